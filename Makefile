@@ -1,0 +1,24 @@
+# The README's commands. Each target does its own set-up (the venv) and calls scripts/.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+VENV := .venv/bin
+
+.PHONY: help venv lint test demo demo-down
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
+
+venv: ## create .venv from requirements.txt (once; again when requirements.txt changes)
+	@scripts/venv.sh
+
+lint: venv ## yamllint, ruff, ansible-lint (production profile, offline)
+	@scripts/lint.sh
+
+test: venv ## lint, then pytest against its own moto servers, then the molecule scenarios
+	@scripts/test.sh
+
+demo: venv ## start the local AWS emulator and run site.yml -i inventories/local, then print a summary
+	@scripts/demo.sh
+
+demo-down: ## stop what make demo left running
+	@scripts/demo_down.sh

@@ -1,0 +1,127 @@
+"""A moto server on a free loopback port, with its request recorder, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .requests import AwsRequest, parse_recording
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "ap-northeast-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    """A running moto server; `env` is what a boto3 client or ansible-playbook needs to reach it."""
+
+    endpoint: str
+    recording: Path
+    process: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def _post(self, path: str) -> bytes:
+        request = urllib.request.Request(self.endpoint + path, data=b"", method="POST")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def _get(self, path: str) -> bytes:
+        with urllib.request.urlopen(self.endpoint + path, timeout=30) as response:
+            return response.read()
+
+    def reset(self) -> None:
+        """Forget every resource (a fresh, empty account)."""
+        self._post("/moto-api/reset")
+
+    def start_recording(self) -> None:
+        self._post("/moto-api/recorder/reset-recording")
+        self._post("/moto-api/recorder/start-recording")
+
+    def stop_recording(self) -> list[AwsRequest]:
+        self._post("/moto-api/recorder/stop-recording")
+        return parse_recording(self._get("/moto-api/recorder/download-recording").decode())
+
+    @contextlib.contextmanager
+    def recording_requests(self) -> Iterator[list[AwsRequest]]:
+        """Record every AWS request made inside the block into the yielded list."""
+        requests: list[AwsRequest] = []
+        self.start_recording()
+        try:
+            yield requests
+        finally:
+            requests.extend(self.stop_recording())
+
+    def data(self) -> dict:
+        return json.loads(self._get("/moto-api/data.json"))
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def client_env(endpoint: str, region: str = REGION) -> dict[str, str]:
+    """Environment variables that point boto3 (and so every Ansible AWS module) at the emulator."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed dummy credentials
+        "AWS_DEFAULT_REGION": region,
+        "AWS_REGION": region,
+    }
+
+
+def start_moto(port: int | None = None, workdir: Path | None = None) -> MotoServer:
+    """Start `moto_server` on loopback and wait until it answers."""
+    port = port or free_port()
+    workdir = workdir or Path(tempfile.mkdtemp(prefix="moto-"))
+    recording = workdir / "recording.jsonl"
+    log = open(workdir / "moto.log", "wb")  # noqa: SIM115 - lives as long as the server
+    env = {
+        **os.environ,
+        "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+        "MOTO_ACM_VALIDATION_WAIT": "1",
+        "MOTO_RECORDER_FILEPATH": str(recording),
+    }
+    env.pop("MOTO_ENABLE_RECORDING", None)
+    server_bin = Path(sys.executable).with_name("moto_server")
+    process = subprocess.Popen(
+        [str(server_bin), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    server = MotoServer(endpoint=endpoint, recording=recording, process=process, env=client_env(endpoint))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"moto_server exited with {process.returncode}; see {workdir / 'moto.log'}")
+        try:
+            server.data()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError("moto_server did not answer within 30 s")
