@@ -22,3 +22,11 @@ demo: venv ## start the local AWS emulator and run site.yml -i inventories/local
 
 demo-down: ## stop what make demo left running
 	@scripts/demo_down.sh
+
+.PHONY: diagram
+diagram: venv ## draw docs/architecture-<env>.png for every inventory from its settings (graphviz)
+	@$(VENV)/python scripts/diagram.py
+
+.PHONY: ee
+ee: venv ## write the AWX execution environment's build context to .cache/ee (ansible-builder)
+	@scripts/ee.sh

@@ -62,6 +62,7 @@ SETTINGS_EXPRESSIONS: dict[str, str] = {
     "media_bucket_name": "media_bucket_name",
     "secrets_prefix": "secrets_prefix",
     "budget_monthly_usd": "budget_monthly_usd | int",
+    "api_key_secret_names": "api_key_secrets | default([]) | map(attribute='name') | list",
     "security_groups": "seed_security_groups",
     "cidrs": f"dict({_CIDR_VAR_NAMES} | zip(lookup('ansible.builtin.vars', *{_CIDR_VAR_NAMES}, wantlist=True)))",
 }
@@ -82,7 +83,9 @@ COMPONENTS = {
 SG_COMPONENT = {"alb": "alb", "app": "ec2", "db": "rds", "cache": "elasticache"}
 SG_NAME = {"alb": "ALB SG", "app": "EC2 SG", "db": "RDS SG", "cache": "ElastiCache SG"}
 CIDR_SOURCE_NAME = {"internet_cidr": "Users' browsers (internet)", "admin_cidr": "Administrator"}
-SECRET_NAMES = ("db", "redis", "openai-api-key", "google-cloud-credentials", "heygen-api-key")
+# Secrets Manager: the data tier's JSON secrets, then the API keys (api_key_secrets; the seed's three by default).
+DATA_SECRET_NAMES = ("db", "redis")
+DEFAULT_API_KEY_SECRET_NAMES = ("openai-api-key", "google-cloud-credentials", "heygen-api-key")
 
 
 class DiagramError(RuntimeError):
@@ -148,7 +151,8 @@ def component_labels(s: dict[str, Any]) -> dict[str, str]:
     count = s["app_instance_count"]
     names = f"{prefix}-app-1" if count == 1 else f"{prefix}-app-1 .. {prefix}-app-{count}"
     multi_az = "Multi-AZ" if s["db_multi_az"] else "single-AZ"
-    secrets = "\n".join(f"{s['secrets_prefix']}/{name}" for name in SECRET_NAMES)
+    secret_names = [*DATA_SECRET_NAMES, *(s.get("api_key_secret_names") or DEFAULT_API_KEY_SECRET_NAMES)]
+    secrets = "\n".join(f"{s['secrets_prefix']}/{name}" for name in secret_names)
     return {
         "route53": f"Route 53\nzone {s['domain_name']}\n{s['domain_name']}, www -> CloudFront\n"
         f"{s['api_hostname']} -> ALB\nACM validation records",
