@@ -1,0 +1,467 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: acm_certificate_request
+short_description: Request a public ACM certificate validated by DNS and return its validation records
+description:
+  - Requests a public Amazon-issued certificate with DNS validation, or finds the one already requested for the same
+    domain name and subject alternative names (and the same C(Name) tag when O(tags) has one), so a re-run never
+    requests another.
+  - Returns the DNS validation records (name, type, value per domain) for a following task to write to Route 53, and
+    with O(wait=true) waits until the certificate is C(ISSUED).
+  - ACM fills in the validation records a few seconds after the request; the module polls for them for up to
+    O(records_timeout) seconds.
+  - The certificate lives in the module's O(region). A certificate for CloudFront must be in C(us-east-1); one for an
+    Application Load Balancer in the balancer's region.
+  - M(community.aws.acm_certificate) only imports certificates; this module requests them.
+version_added: "1.0.0"
+author:
+  - mensetsu platform team
+options:
+  domain_name:
+    description: The certificate's main domain name, for example C(example.com) or C(*.example.com).
+    type: str
+  subject_alternative_names:
+    description:
+      - Further names the certificate covers. The main domain name is always covered; listing it here is allowed.
+    type: list
+    elements: str
+    default: []
+  certificate_arn:
+    description:
+      - With O(state=absent), the certificate to delete. Without it, every certificate matching O(domain_name),
+        O(subject_alternative_names) (and the C(Name) tag) is deleted.
+    type: str
+  state:
+    description: Whether the certificate should exist.
+    type: str
+    choices: [present, absent]
+    default: present
+  key_algorithm:
+    description: The key algorithm of a new certificate.
+    type: str
+    choices: [RSA_2048, EC_prime256v1, EC_secp384r1]
+    default: RSA_2048
+  wait:
+    description: Wait until the certificate is C(ISSUED); fail when ACM says the validation failed or timed out.
+    type: bool
+    default: false
+  wait_timeout:
+    description: How many seconds to wait for C(ISSUED).
+    type: int
+    default: 1800
+  records_timeout:
+    description: How many seconds to poll for the DNS validation records after a request.
+    type: int
+    default: 60
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.tags
+  - amazon.aws.boto3
+notes:
+  - The main domain and its wildcard (C(example.com) and C(*.example.com)) share one validation record; use the
+    C(unique) filter on the records before writing them to Route 53.
+  - Deleting a certificate that a load balancer or a distribution still uses fails; detach it first.
+"""
+
+EXAMPLES = r"""
+- name: Request the CloudFront certificate (us-east-1)
+  acm_certificate_request:
+    domain_name: example.com
+    subject_alternative_names: [www.example.com]
+    region: us-east-1
+    tags:
+      Name: mensetsu-prod-cloudfront
+      Project: mensetsu
+  register: cloudfront_cert
+
+- name: Write the validation records to Route 53
+  amazon.aws.route53:
+    zone: example.com
+    record: "{{ item.name }}"
+    type: "{{ item.type }}"
+    value: "{{ item.value }}"
+    ttl: 300
+    overwrite: true
+    state: present
+  loop: "{{ cloudfront_cert.validation_records | unique(attribute='name') }}"
+
+- name: Wait until the certificate is issued
+  acm_certificate_request:
+    domain_name: example.com
+    subject_alternative_names: [www.example.com]
+    region: us-east-1
+    tags:
+      Name: mensetsu-prod-cloudfront
+      Project: mensetsu
+    wait: true
+"""
+
+RETURN = r"""
+certificate_arn:
+  description: The certificate's ARN; null in check mode when it would be requested.
+  returned: always
+  type: str
+  sample: arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-1111-2222-3333-444455556666
+status:
+  description: The certificate's status (C(PENDING_VALIDATION), C(ISSUED), ...).
+  returned: when the certificate exists
+  type: str
+  sample: ISSUED
+region:
+  description: The region the certificate lives in.
+  returned: always
+  type: str
+  sample: us-east-1
+domain_name:
+  description: The main domain name.
+  returned: always
+  type: str
+subject_alternative_names:
+  description: Every name the certificate covers, the main domain name included, sorted.
+  returned: always
+  type: list
+  elements: str
+validation_records:
+  description: The DNS records that prove control of each domain, one per domain name.
+  returned: when the certificate exists
+  type: list
+  elements: dict
+  contains:
+    domain_name:
+      description: The domain this record validates.
+      type: str
+    name:
+      description: The record's name.
+      type: str
+      sample: _3b2a...example.com.
+    type:
+      description: The record's type.
+      type: str
+      sample: CNAME
+    value:
+      description: The record's value.
+      type: str
+      sample: _5c8d...acm-validations.aws.
+    validation_status:
+      description: C(PENDING_VALIDATION), C(SUCCESS) or C(FAILED).
+      type: str
+tags:
+  description: The certificate's tags.
+  returned: always
+  type: dict
+deleted_arns:
+  description: The certificates deleted (O(state=absent)).
+  returned: when O(state=absent)
+  type: list
+  elements: str
+"""
+
+import uuid
+from typing import Any
+
+try:
+    import botocore
+except ImportError:
+    botocore = None  # AnsibleAWSModule reports the missing dependency
+
+from ansible.module_utils.polling import PollTimeout, poll_until
+from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    ansible_dict_to_boto3_tag_list,
+    boto3_tag_list_to_ansible_dict,
+)
+
+LIVE_STATUSES = ["PENDING_VALIDATION", "ISSUED"]
+FAILED_STATUSES = ("FAILED", "VALIDATION_TIMED_OUT", "REVOKED", "EXPIRED", "INACTIVE")
+ALL_KEY_TYPES = ["RSA_1024", "RSA_2048", "RSA_3072", "RSA_4096", "EC_prime256v1", "EC_secp384r1", "EC_secp521r1"]
+
+
+@AWSRetry.jittered_backoff()
+def list_live_certificates(client) -> list[dict[str, Any]]:
+    paginator = client.get_paginator("list_certificates")
+    pages = paginator.paginate(CertificateStatuses=LIVE_STATUSES, Includes={"keyTypes": ALL_KEY_TYPES})
+    return pages.build_full_result()["CertificateSummaryList"]
+
+
+def wanted_names(domain_name: str, subject_alternative_names: list[str]) -> list[str]:
+    return sorted({domain_name, *subject_alternative_names})
+
+
+def describe(client, module: AnsibleAWSModule, arn: str) -> dict[str, Any] | None:
+    try:
+        return client.describe_certificate(aws_retry=True, CertificateArn=arn)["Certificate"]
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Failed to describe certificate {arn}")
+    return None
+
+
+def certificate_tags(client, module: AnsibleAWSModule, arn: str) -> dict[str, str]:
+    try:
+        return boto3_tag_list_to_ansible_dict(
+            client.list_tags_for_certificate(aws_retry=True, CertificateArn=arn)["Tags"]
+        )
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Failed to list the tags of {arn}")
+    return {}
+
+
+def is_dns_validated(certificate: dict[str, Any]) -> bool:
+    methods = {option.get("ValidationMethod") for option in certificate.get("DomainValidationOptions") or []}
+    return methods <= {"DNS", None}
+
+
+def find_matching(client, module: AnsibleAWSModule, domain_name: str, names: list[str]) -> list[dict[str, Any]]:
+    """Amazon-issued, DNS-validated, live certificates for exactly these names (and the task's Name tag).
+
+    Best first: ISSUED before PENDING_VALIDATION, then the newest. Each carries its tags under "Tags".
+    """
+    try:
+        summaries = list_live_certificates(client)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg="Failed to list certificates")
+    wanted_name_tag = (module.params.get("tags") or {}).get("Name")
+    matches = []
+    for summary in summaries:
+        if summary.get("DomainName") != domain_name:
+            continue
+        certificate = describe(client, module, summary["CertificateArn"])
+        if not certificate or certificate.get("Type") != "AMAZON_ISSUED" or not is_dns_validated(certificate):
+            continue
+        if sorted(set(certificate.get("SubjectAlternativeNames") or [domain_name])) != names:
+            continue
+        certificate["Tags"] = certificate_tags(client, module, certificate["CertificateArn"])
+        if wanted_name_tag is not None and certificate["Tags"].get("Name") != str(wanted_name_tag):
+            continue
+        matches.append(certificate)
+    matches.sort(key=lambda cert: (cert.get("Status") == "ISSUED", str(cert.get("CreatedAt", ""))), reverse=True)
+    return matches
+
+
+def validation_records(certificate: dict[str, Any]) -> list[dict[str, Any]]:
+    records = []
+    for option in certificate.get("DomainValidationOptions") or []:
+        record = option.get("ResourceRecord")
+        if not record:
+            continue
+        records.append(
+            {
+                "domain_name": option["DomainName"],
+                "name": record["Name"],
+                "type": record["Type"],
+                "value": record["Value"],
+                "validation_status": option.get("ValidationStatus"),
+            }
+        )
+    return sorted(records, key=lambda record: record["domain_name"])
+
+
+def has_all_records(certificate: dict[str, Any] | None) -> bool:
+    if not certificate:
+        return False
+    if certificate.get("Status") == "ISSUED":
+        return True
+    options = certificate.get("DomainValidationOptions") or []
+    return bool(options) and all(option.get("ResourceRecord") for option in options)
+
+
+def wait_for_records(client, module: AnsibleAWSModule, certificate: dict[str, Any]) -> dict[str, Any]:
+    """ACM adds the validation records shortly after the request: poll a bounded while for them."""
+    if has_all_records(certificate):
+        return certificate
+    arn = certificate["CertificateArn"]
+    try:
+        return poll_until(
+            lambda: describe(client, module, arn), has_all_records, timeout=module.params["records_timeout"]
+        )
+    except PollTimeout as timeout_error:
+        module.warn(
+            f"ACM has not published every DNS validation record of {arn} after "
+            f"{module.params['records_timeout']} s; re-run the task to read them"
+        )
+        return timeout_error.last or certificate
+
+
+def wait_until_issued(client, module: AnsibleAWSModule, arn: str) -> dict[str, Any]:
+    def settled(certificate: dict[str, Any] | None) -> bool:
+        return certificate is not None and certificate.get("Status") in ("ISSUED", *FAILED_STATUSES)
+
+    timeout = module.params["wait_timeout"]
+    try:
+        certificate = poll_until(lambda: describe(client, module, arn), settled, timeout=timeout, interval=2.0)
+    except PollTimeout as timeout_error:
+        status = (timeout_error.last or {}).get("Status")
+        module.fail_json(
+            msg=f"Certificate {arn} is not ISSUED after {timeout} s (status {status}); "
+            "check that the DNS validation records exist in the zone",
+            validation_records=validation_records(timeout_error.last or {}),
+        )
+    if certificate["Status"] != "ISSUED":
+        module.fail_json(
+            msg=f"Certificate {arn} will not be issued: {certificate['Status']}",
+            failure_reason=certificate.get("FailureReason"),
+        )
+    return certificate
+
+
+def idempotency_token() -> str:
+    """One token per run: a request retried after a throttle returns the same certificate, not a second one.
+
+    Not derived from the names: ACM would hand back a certificate deleted within the last hour.
+    """
+    return uuid.uuid4().hex
+
+
+def request_certificate(client, module: AnsibleAWSModule, names: list[str]) -> dict[str, Any]:
+    params = module.params
+    tags = params.get("tags") or {}
+    request: dict[str, Any] = {
+        "DomainName": params["domain_name"],
+        "ValidationMethod": "DNS",
+        "KeyAlgorithm": params["key_algorithm"],
+        "IdempotencyToken": idempotency_token(),
+    }
+    if len(names) > 1:
+        request["SubjectAlternativeNames"] = names
+    if tags:
+        request["Tags"] = ansible_dict_to_boto3_tag_list(tags)
+    try:
+        arn = client.request_certificate(aws_retry=True, **request)["CertificateArn"]
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Failed to request a certificate for {params['domain_name']}")
+    certificate = describe(client, module, arn) or {"CertificateArn": arn}
+    return wait_for_records(client, module, certificate)
+
+
+def sync_tags(client, module: AnsibleAWSModule, certificate: dict[str, Any]):
+    changes = plan_tag_changes(certificate["Tags"], module.params.get("tags"), module.params["purge_tags"])
+    arn = certificate["CertificateArn"]
+
+    def add(to_set: dict[str, str]) -> None:
+        client.add_tags_to_certificate(aws_retry=True, CertificateArn=arn, Tags=ansible_dict_to_boto3_tag_list(to_set))
+
+    def remove(keys: list[str]) -> None:
+        removed = [{"Key": key, "Value": certificate["Tags"][key]} for key in keys]
+        client.remove_tags_from_certificate(aws_retry=True, CertificateArn=arn, Tags=removed)
+
+    try:
+        apply_tag_changes(changes, module.check_mode, add, remove)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Failed to update the tags of {arn}")
+    return changes
+
+
+def view(certificate: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, Any]:
+    if not certificate:
+        return {"certificate_arn": None, "tags": tags}
+    return {
+        "certificate_arn": certificate["CertificateArn"],
+        "status": certificate.get("Status"),
+        "validation_records": validation_records(certificate),
+        "tags": tags,
+    }
+
+
+def ensure_present(client, module: AnsibleAWSModule, names: list[str]) -> None:
+    params = module.params
+    common = {"region": module.region, "domain_name": params["domain_name"], "subject_alternative_names": names}
+    matches = find_matching(client, module, params["domain_name"], names)
+    if len(matches) > 1:
+        module.warn(
+            f"{len(matches)} certificates match {', '.join(names)}; using {matches[0]['CertificateArn']}. "
+            "Give a Name tag to tell them apart, or delete the extra ones"
+        )
+    if not matches:
+        after = {**common, "tags": params.get("tags") or {}}
+        if module.check_mode:
+            module.exit_json(changed=True, diff={"before": {}, "after": after}, **common, **view(None, after["tags"]))
+        certificate = request_certificate(client, module, names)
+        if params["wait"]:
+            certificate = wait_until_issued(client, module, certificate["CertificateArn"])
+        tags = certificate_tags(client, module, certificate["CertificateArn"])
+        after["certificate_arn"] = certificate["CertificateArn"]
+        module.exit_json(changed=True, diff={"before": {}, "after": after}, **common, **view(certificate, tags))
+
+    certificate = matches[0]
+    tag_changes = sync_tags(client, module, certificate)
+    if not module.check_mode:
+        if params["wait"] and certificate.get("Status") != "ISSUED":
+            certificate = wait_until_issued(client, module, certificate["CertificateArn"])
+        else:
+            certificate = wait_for_records(client, module, certificate)
+    before = {**common, "certificate_arn": certificate["CertificateArn"], "tags": tag_changes.current}
+    after = {**before, "tags": tag_changes.after}
+    shown_tags = tag_changes.current if module.check_mode else tag_changes.after
+    module.exit_json(
+        changed=tag_changes.changed, diff={"before": before, "after": after}, **common, **view(certificate, shown_tags)
+    )
+
+
+def ensure_absent(client, module: AnsibleAWSModule, names: list[str]) -> None:
+    params = module.params
+    if params.get("certificate_arn"):
+        found = describe(client, module, params["certificate_arn"])
+        doomed = [found] if found else []
+    else:
+        doomed = find_matching(client, module, params["domain_name"], names)
+    arns = [certificate["CertificateArn"] for certificate in doomed]
+    if arns and not module.check_mode:
+        for arn in arns:
+            try:
+                client.delete_certificate(aws_retry=True, CertificateArn=arn)
+            except is_boto3_error_code("ResourceNotFoundException"):
+                continue
+            except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
+                module.fail_json_aws(e, msg=f"Failed to delete certificate {arn} (is it still in use?)")
+    module.exit_json(
+        changed=bool(arns),
+        diff={"before": {"certificate_arns": arns}, "after": {"certificate_arns": []}},
+        deleted_arns=arns,
+        region=module.region,
+        domain_name=params.get("domain_name"),
+        subject_alternative_names=names,
+        certificate_arn=None,
+        tags={},
+    )
+
+
+def main() -> None:
+    argument_spec = dict(
+        domain_name=dict(type="str"),
+        subject_alternative_names=dict(type="list", elements="str", default=[]),
+        certificate_arn=dict(type="str"),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        key_algorithm=dict(type="str", default="RSA_2048", choices=["RSA_2048", "EC_prime256v1", "EC_secp384r1"]),
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=1800),
+        records_timeout=dict(type="int", default=60),
+        tags=dict(type="dict", aliases=["resource_tags"]),
+        purge_tags=dict(type="bool", default=True),
+    )
+    module = AnsibleAWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        required_if=[("state", "present", ["domain_name"])],
+        required_one_of=[("domain_name", "certificate_arn")],
+    )
+    client = module.client("acm", retry_decorator=AWSRetry.jittered_backoff())
+    domain_name = module.params.get("domain_name")
+    names = wanted_names(domain_name, module.params["subject_alternative_names"]) if domain_name else []
+    if module.params["state"] == "present":
+        ensure_present(client, module, names)
+    else:
+        ensure_absent(client, module, names)
+
+
+if __name__ == "__main__":
+    main()
