@@ -113,12 +113,18 @@ def test_the_collections_are_those_the_tests_run_with() -> None:
         assert manifest["collection_info"]["version"] == str(item["version"]), item["name"]
 
 
+def runtime_packages() -> set[str]:
+    """RUNTIME_PACKAGES, plus mitogen once ansible.cfg runs its strategy (the EE must carry it too)."""
+    uses_mitogen = "mitogen" in (REPO / "ansible.cfg").read_text()
+    return RUNTIME_PACKAGES | ({"mitogen"} if uses_mitogen else set())
+
+
 def test_ansible_core_and_python_packages_are_the_repository_pins(context: Path) -> None:
     wanted = repository_pins()
     ee_python = pins((context / "_build" / "requirements.txt").read_text().splitlines())
     installed_first = pins(containerfile_arg(context, "ANSIBLE_INSTALL_REFS").split())
     everything = {**ee_python, **installed_first}
-    assert set(everything) >= RUNTIME_PACKAGES
+    assert set(everything) >= runtime_packages()
     for name, version in everything.items():
         if name in wanted:
             assert version == wanted[name], f"{name}: EE {version}, requirements.txt {wanted[name]}"
