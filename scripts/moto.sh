@@ -12,7 +12,7 @@ pidfile=.demo/moto.pid
 logfile=.demo/moto.log
 mkdir -p .demo
 
-answers() { curl -fsS -o /dev/null --max-time 2 "${endpoint}/moto-api/data.json"; }
+answers() { curl -fs -o /dev/null --max-time 2 "${endpoint}/moto-api/data.json"; }
 running_pid() {
   [[ -f $pidfile ]] || return 1
   local pid; pid=$(<"$pidfile")

@@ -1,0 +1,31 @@
+"""Filters for the preflight's network checks (Python's ipaddress, no extra dependency)."""
+
+from __future__ import annotations
+
+import ipaddress
+from itertools import combinations
+
+
+def cidr_overlaps(cidrs: list[str]) -> list[str]:
+    """Return 'a overlaps b' for every pair of the given CIDRs that share addresses."""
+    networks = [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+    return [
+        f"{first} overlaps {second}"
+        for first, second in combinations(networks, 2)
+        if first.version == second.version and first.overlaps(second)
+    ]
+
+
+def cidrs_outside(cidrs: list[str], parent: str) -> list[str]:
+    """Return the CIDRs that do not lie entirely inside `parent`."""
+    outer = ipaddress.ip_network(parent, strict=False)
+    return [
+        cidr
+        for cidr in cidrs
+        if (inner := ipaddress.ip_network(cidr, strict=False)).version != outer.version or not inner.subnet_of(outer)
+    ]
+
+
+class FilterModule:
+    def filters(self) -> dict:
+        return {"cidr_overlaps": cidr_overlaps, "cidrs_outside": cidrs_outside}
