@@ -7,13 +7,14 @@ not one mutating request), update of one field (check mode first), delete (check
 from __future__ import annotations
 
 import json
+import re
 
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudfront_origin_access_control.yml"
 # The json callback prints each task's result: what the module returned to the playbook.
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "ANSIBLE_CALLBACKS_ENABLED": ""}
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 NAME = "mensetsu-test-static"
 
 
@@ -22,7 +23,9 @@ def run_module(check: bool = False, **variables: object) -> dict:
     run = run_playbook(
         PLAYBOOK, extra_vars={"oac_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT
     )
-    document, _ = json.JSONDecoder().raw_decode(run.output[run.output.index("{") :])
+    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
+    assert start, run
+    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
     result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
     result["stats"] = document["stats"]["localhost"]
     assert result["stats"]["failures"] == 0, run
