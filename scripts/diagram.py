@@ -308,7 +308,13 @@ def display_path(path: Path) -> str:
 
 
 def environments(inventories: Path) -> list[str]:
-    return sorted(path.name for path in inventories.iterdir() if (path / "group_vars").is_dir())
+    """Every inventory directory with an inventory source (hosts.yml, aws_ec2.yml, ...) and group_vars."""
+
+    def is_inventory(path: Path) -> bool:
+        sources = [*path.glob("*.yml"), *path.glob("*.yaml"), *path.glob("*.ini")]
+        return (path / "group_vars").is_dir() and bool(sources)
+
+    return sorted(path.name for path in inventories.iterdir() if path.is_dir() and is_inventory(path))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
