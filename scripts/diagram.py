@@ -146,6 +146,10 @@ def edge(source: str, target: str, label: str, **attrs: str) -> str:
     return f"{source} -> {target} [label={quote(label)}{extra}];"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def component_labels(s: dict[str, Any]) -> dict[str, str]:
     prefix = s["name_prefix"]
     count = s["app_instance_count"]
@@ -164,7 +168,7 @@ def component_labels(s: dict[str, Any]) -> dict[str, str]:
         "s3_static": f"S3 (static)\n{s['static_bucket_name']}\nReact build, private (OAC)",
         "s3_media": f"S3 (media)\n{s['media_bucket_name']}\nrecordings, presigned URLs",
         "rds": f"RDS\nPostgreSQL {prefix}-db\n{s['db_instance_class']}, {s['db_allocated_storage_gb']} GB, {multi_az}\n"
-        f"backups {s['db_backup_retention_days']} days",
+        f"backups kept {plural(s['db_backup_retention_days'], 'day')}",
         "elasticache": f"ElastiCache\nRedis {prefix}-redis\n{s['cache_node_type']}, TLS",
         "secrets": f"Secrets Manager\n{secrets}",
     }
