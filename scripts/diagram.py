@@ -117,11 +117,18 @@ def first_json_object(text: str) -> Any:
     raise DiagramError(f"no JSON in ansible's output:\n{text[-2000:]}")
 
 
+def inventory_source(inventory: Path) -> Path:
+    """hosts.yml when there is one: its group_vars/ come with it, and an inventory plugin beside it
+    (aws_ec2.yml) would call AWS for hosts the picture does not need."""
+    hosts = inventory / "hosts.yml"
+    return hosts if hosts.is_file() else inventory
+
+
 def read_settings(inventory: Path) -> dict[str, Any]:
     """The environment's settings, templated by Ansible as the playbooks would see them."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
     env.pop("ANSIBLE_CONFIG", None)
-    command = [ansible_command(), "localhost", "-i", str(inventory), "-m", "ansible.builtin.debug"]
+    command = [ansible_command(), "localhost", "-i", str(inventory_source(inventory)), "-m", "ansible.builtin.debug"]
     command += ["-a", f"msg={settings_expression()}"]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
