@@ -132,6 +132,11 @@ def test_ansible_core_and_python_packages_are_the_repository_pins(context: Path)
     assert "ansible-runner" in installed_first
 
 
+def test_the_ssh_client_is_installed_for_the_app_hosts(context: Path) -> None:
+    bindep = (context / "_build" / "bindep.txt").read_text().splitlines()
+    assert "openssh-clients [platform:rpm]" in bindep
+
+
 def test_the_interpreter_is_the_one_ansible_core_needs(context: Path) -> None:
     python = containerfile_arg(context, "PYCMD")
     match = re.fullmatch(r"/usr/bin/python3\.(\d+)", python)
