@@ -1,0 +1,134 @@
+"""library/acm_certificate_request.py against the moto server, run the way a role runs it.
+
+The amazon.aws rhythm: check mode (changed, nothing requested), real run (waits for ISSUED and
+returns the DNS validation records), re-run (same certificate, not one mutating request), tag
+update (check mode first), delete (check mode first). The fixture's moto issues certificates
+after MOTO_ACM_VALIDATION_WAIT=1 s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.requests import writes
+
+PLAYBOOK = "tests/modules/playbooks/acm_certificate_request.yml"
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+DOMAIN = "interview.example.com"
+NAMES = [DOMAIN, f"www.{DOMAIN}"]
+CLOUDFRONT = {
+    "domain_name": DOMAIN,
+    "subject_alternative_names": [f"www.{DOMAIN}"],
+    "region": "us-east-1",
+    "tags": {"Name": "mensetsu-test-cloudfront", "Project": "mensetsu"},
+}
+
+
+def run_module(acm: dict, check: bool = False) -> dict:
+    """Run the playbook; return the module's registered result with the play's recap as `stats`."""
+    run = run_playbook(PLAYBOOK, extra_vars={"acm": acm}, check=check, diff=True, env=JSON_OUTPUT)
+    return task_result(run)
+
+
+def task_result(run: PlaybookRun) -> dict:
+    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
+    assert start, run
+    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
+    result = document["plays"][0]["tasks"][-1]["hosts"]["localhost"]["acm_result"]
+    result["stats"] = document["stats"]["localhost"]
+    assert result["stats"]["failures"] == 0, run
+    return result
+
+
+def certificates(acm_client) -> list[dict]:
+    return acm_client.list_certificates()["CertificateSummaryList"]
+
+
+def tags_of(acm_client, arn: str) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value") for tag in acm_client.list_tags_for_certificate(CertificateArn=arn)["Tags"]}
+
+
+def test_certificate_lifecycle_in_us_east_1(aws, boto) -> None:
+    acm_us = boto("acm", "us-east-1")
+    acm_stack = boto("acm")
+
+    planned = run_module({**CLOUDFRONT, "wait": True}, check=True)
+    assert planned["changed"] is True
+    assert planned["certificate_arn"] is None
+    assert planned["diff"]["after"]["subject_alternative_names"] == NAMES
+    assert certificates(acm_us) == [], "check mode requested a certificate"
+
+    issued = run_module({**CLOUDFRONT, "wait": True})
+    assert issued["changed"] is True
+    assert issued["status"] == "ISSUED" and issued["region"] == "us-east-1"
+    arn = issued["certificate_arn"]
+    assert arn.startswith("arn:aws:acm:us-east-1:")
+    described = acm_us.describe_certificate(CertificateArn=arn)["Certificate"]
+    assert described["Status"] == "ISSUED"
+    assert sorted(described["SubjectAlternativeNames"]) == NAMES
+    assert certificates(acm_stack) == [], "the certificate landed outside us-east-1"
+    assert tags_of(acm_us, arn) == CLOUDFRONT["tags"]
+    records = issued["validation_records"]
+    assert [record["domain_name"] for record in records] == NAMES
+    for record in records:
+        assert record["type"] == "CNAME"
+        assert record["name"].endswith(f"{record['domain_name']}.")
+        assert record["value"]
+
+    with aws.recording_requests() as requests:
+        again = run_module({**CLOUDFRONT, "wait": True})
+    assert again["stats"]["changed"] == 0
+    assert again["certificate_arn"] == arn
+    assert again["validation_records"] == records
+    assert writes(requests) == []
+    assert len(certificates(acm_us)) == 1
+
+    with aws.recording_requests() as requests:
+        checked = run_module(CLOUDFRONT, check=True)
+    assert checked["stats"]["changed"] == 0
+    assert writes(requests) == []
+
+    retagged = {**CLOUDFRONT, "tags": {"Name": "mensetsu-test-cloudfront", "Environment": "test"}}
+    planned_tags = run_module(retagged, check=True)
+    assert planned_tags["changed"] is True
+    assert planned_tags["diff"]["before"]["tags"] == CLOUDFRONT["tags"]
+    assert planned_tags["diff"]["after"]["tags"] == retagged["tags"]
+    assert tags_of(acm_us, arn) == CLOUDFRONT["tags"], "check mode changed the tags"
+
+    updated = run_module(retagged)
+    assert updated["changed"] is True and updated["certificate_arn"] == arn
+    assert tags_of(acm_us, arn) == retagged["tags"]
+
+    planned_delete = run_module({**retagged, "state": "absent"}, check=True)
+    assert planned_delete["changed"] is True
+    assert len(certificates(acm_us)) == 1, "check mode deleted the certificate"
+
+    deleted = run_module({**retagged, "state": "absent"})
+    assert deleted["changed"] is True and deleted["deleted_arns"] == [arn]
+    assert certificates(acm_us) == []
+
+    with aws.recording_requests() as requests:
+        gone = run_module({**retagged, "state": "absent"})
+    assert gone["changed"] is False
+    assert writes(requests) == []
+
+
+def test_other_names_or_name_tag_or_region_mean_another_certificate(aws, boto) -> None:
+    acm_us = boto("acm", "us-east-1")
+    first = run_module(CLOUDFRONT)
+    # Without wait the records are there at once, whatever the status.
+    assert {record["domain_name"] for record in first["validation_records"]} == set(NAMES)
+
+    api = run_module({**CLOUDFRONT, "subject_alternative_names": [f"api.{DOMAIN}"], "tags": {"Name": "alb"}})
+    assert api["changed"] is True and api["certificate_arn"] != first["certificate_arn"]
+
+    renamed = run_module({**CLOUDFRONT, "tags": {"Name": "another-distribution"}})
+    assert renamed["changed"] is True and renamed["certificate_arn"] != first["certificate_arn"]
+    assert len(certificates(acm_us)) == 3
+
+    # No region option: the certificate goes to the stack's region (the environment's AWS_REGION).
+    regional = run_module({key: value for key, value in CLOUDFRONT.items() if key != "region"})
+    assert regional["changed"] is True and regional["region"] == "ap-northeast-1"
+    assert [cert["CertificateArn"] for cert in certificates(boto("acm"))] == [regional["certificate_arn"]]
