@@ -20,9 +20,7 @@ NAME = "mensetsu-test-static"
 
 def run_module(check: bool = False, **variables: object) -> dict:
     """Run the playbook with oac_* variables; return the task's result (with the play's recap as `stats`)."""
-    run = run_playbook(
-        PLAYBOOK, extra_vars={"oac_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT
-    )
+    run = run_playbook(PLAYBOOK, extra_vars={"oac_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT)
     start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
     assert start, run
     document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])

@@ -1,0 +1,198 @@
+"""library/cloudfront_spa_distribution.py against the moto server, run the way a playbook runs it.
+
+The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run and --check
+re-run (unchanged, not one mutating request), update of one field (check mode first), tags,
+delete (check mode first). Moto drops an origin's OriginAccessControlId from what it returns,
+so the OAC link is asserted through what the module sent (its diff) and its own no-op run.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+
+import pytest
+
+from tests.support.playbook import REPO, run_playbook
+from tests.support.requests import writes
+
+PLAYBOOK = "tests/modules/playbooks/cloudfront_spa_distribution.yml"
+# The json callback prints each task's result: what the module returned to the playbook.
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+COMMENT = "mensetsu-test static site"
+CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
+TAGS = {"Project": "mensetsu", "Environment": "test", "ManagedBy": "ansible"}
+
+
+def run_module(check: bool = False, expect_failure: bool = False, **variables: object) -> dict:
+    """Run the playbook with spa_* variables; return the task's result (with the play's recap as `stats`)."""
+    run = run_playbook(
+        PLAYBOOK, extra_vars={"spa_comment": COMMENT, **variables}, check=check, diff=True, env=JSON_OUTPUT
+    )
+    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
+    assert start, run
+    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
+    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result["stats"] = document["stats"]["localhost"]
+    assert result["stats"]["failures"] == (1 if expect_failure else 0), run
+    return result
+
+
+def distributions(cloudfront) -> list[dict]:
+    return cloudfront.list_distributions()["DistributionList"].get("Items") or []
+
+
+@pytest.fixture
+def site(boto) -> dict:
+    """The module's inputs for a site: an OAC and a us-east-1 certificate for the apex and www."""
+    oac = boto("cloudfront", "us-east-1").create_origin_access_control(
+        OriginAccessControlConfig={
+            "Name": "mensetsu-test-static",
+            "Description": "",
+            "SigningProtocol": "sigv4",
+            "SigningBehavior": "always",
+            "OriginAccessControlOriginType": "s3",
+        }
+    )["OriginAccessControl"]["Id"]
+    certificate = boto("acm", "us-east-1").request_certificate(
+        DomainName="example.com", SubjectAlternativeNames=["www.example.com"], ValidationMethod="DNS"
+    )["CertificateArn"]
+    return {
+        "spa_caller_reference": "mensetsu-test-static",
+        "spa_origin_bucket": "mensetsu-test-static",
+        "spa_origin_bucket_region": "ap-northeast-1",
+        "spa_origin_access_control_id": oac,
+        "spa_aliases": ["www.example.com", "example.com"],
+        "spa_acm_certificate_arn": certificate,
+        "spa_tags": TAGS,
+    }
+
+
+def test_distribution_lifecycle(aws, boto, site) -> None:
+    cloudfront = boto("cloudfront", "us-east-1")
+
+    planned = run_module(check=True, **site)
+    assert planned["changed"] is True
+    assert (
+        planned["diff"]["after"]["Origins"]["Items"][0]["OriginAccessControlId"] == site["spa_origin_access_control_id"]
+    )
+    assert distributions(cloudfront) == [], "check mode created a distribution"
+
+    created = run_module(spa_wait=True, **site)
+    assert created["changed"] is True
+    assert created["status"] == "Deployed"
+    assert created["aliases"] == ["example.com", "www.example.com"]
+    assert created["domain_name"].endswith(".cloudfront.net")
+    assert created["arn"].endswith(f":distribution/{created['id']}")
+    response = cloudfront.get_distribution_config(Id=created["id"])
+    config = response["DistributionConfig"]
+    assert created["etag"] == response["ETag"]
+    assert config["CallerReference"] == "mensetsu-test-static"
+    assert config["Comment"] == COMMENT and config["Enabled"] is True
+    assert config["DefaultRootObject"] == "index.html"
+    (origin,) = config["Origins"]["Items"]
+    assert origin["DomainName"] == "mensetsu-test-static.s3.ap-northeast-1.amazonaws.com"
+    behaviour = config["DefaultCacheBehavior"]
+    assert behaviour["TargetOriginId"] == origin["Id"]
+    assert behaviour["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behaviour["Compress"] is True
+    assert behaviour["CachePolicyId"] == CACHING_OPTIMIZED
+    fallback = {item["ErrorCode"]: item for item in config["CustomErrorResponses"]["Items"]}
+    assert sorted(fallback) == [403, 404]
+    for item in fallback.values():
+        assert (item["ResponsePagePath"], item["ResponseCode"]) == ("/index.html", "200")
+        assert item["ErrorCachingMinTTL"] <= 60
+    assert sorted(config["Aliases"]["Items"]) == ["example.com", "www.example.com"]
+    certificate = config["ViewerCertificate"]
+    assert certificate["ACMCertificateArn"] == site["spa_acm_certificate_arn"]
+    assert (certificate["SSLSupportMethod"], certificate["MinimumProtocolVersion"]) == ("sni-only", "TLSv1.2_2021")
+    assert certificate["CloudFrontDefaultCertificate"] is False
+    assert config["PriceClass"] == "PriceClass_200"
+    assert config["HttpVersion"] == "http2and3" and config["IsIPV6Enabled"] is True
+    tags = cloudfront.list_tags_for_resource(Resource=created["arn"])["Tags"]["Items"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == TAGS
+
+    with aws.recording_requests() as requests:
+        again = run_module(**site)
+        checked = run_module(check=True, **site)
+    assert (again["changed"], checked["changed"]) == (False, False)
+    assert again["changed_fields"] == [] and again["id"] == created["id"]
+    assert writes(requests) == [], [str(request) for request in writes(requests)]
+    assert any(request.action == "" and "distribution" in request.url for request in requests)
+
+    planned_update = run_module(check=True, spa_price_class="PriceClass_All", **site)
+    assert planned_update["changed"] is True
+    assert planned_update["changed_fields"] == ["PriceClass"]
+    assert planned_update["diff"] == {
+        "before": {"PriceClass": "PriceClass_200"},
+        "after": {"PriceClass": "PriceClass_All"},
+    }
+    assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["PriceClass"] == "PriceClass_200"
+
+    updated = run_module(spa_price_class="PriceClass_All", **site)
+    assert updated["changed"] is True and updated["changed_fields"] == ["PriceClass"]
+    config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
+    assert config["PriceClass"] == "PriceClass_All"
+    assert sorted(config["Aliases"]["Items"]) == ["example.com", "www.example.com"], "the update lost a field"
+    assert config["DefaultCacheBehavior"]["CachePolicyId"] == CACHING_OPTIMIZED
+    assert len(distributions(cloudfront)) == 1
+
+    absent = {"spa_state": "absent", "spa_caller_reference": "mensetsu-test-static"}
+    planned_delete = run_module(check=True, **absent)
+    assert planned_delete["changed"] is True
+    assert len(distributions(cloudfront)) == 1, "check mode deleted the distribution"
+
+    deleted = run_module(spa_wait=True, **absent)
+    assert deleted["changed"] is True
+    assert distributions(cloudfront) == []
+    assert run_module(**absent)["changed"] is False
+
+
+def test_certificate_outside_us_east_1_is_refused_before_any_write(aws, boto, site) -> None:
+    wrong = site["spa_acm_certificate_arn"].replace(":us-east-1:", ":ap-northeast-1:")
+    with aws.recording_requests() as requests:
+        failed = run_module(expect_failure=True, **{**site, "spa_acm_certificate_arn": wrong})
+    assert "must be a certificate in us-east-1" in failed["msg"]
+    assert wrong in failed["msg"]
+    assert requests == [], "the module called AWS before validating its inputs"
+    assert distributions(boto("cloudfront", "us-east-1")) == []
+
+
+def test_found_by_comment_with_the_default_certificate_and_retagged(aws, boto, site) -> None:
+    cloudfront = boto("cloudfront", "us-east-1")
+    plain = {key: site[key] for key in ("spa_origin_bucket", "spa_origin_access_control_id")}
+
+    created = run_module(**plain)
+    assert created["changed"] is True and created["aliases"] == []
+    config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
+    assert config["CallerReference"] == COMMENT
+    assert config["ViewerCertificate"]["CloudFrontDefaultCertificate"] is True
+    assert config["Origins"]["Items"][0]["DomainName"] == "mensetsu-test-static.s3.ap-northeast-1.amazonaws.com"
+
+    retagged = run_module(spa_tags={"Project": "mensetsu"}, **plain)
+    assert retagged["changed"] is True and retagged["changed_fields"] == ["Tags"]
+    assert retagged["id"] == created["id"] and len(distributions(cloudfront)) == 1
+    tags = cloudfront.list_tags_for_resource(Resource=created["arn"])["Tags"]["Items"]
+    assert tags == [{"Key": "Project", "Value": "mensetsu"}]
+
+
+def load_config_compare():
+    spec = importlib.util.spec_from_file_location("config_compare", REPO / "module_utils" / "config_compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_field_aws_returns_is_compared_and_one_it_omits_is_not() -> None:
+    """On AWS the OAC id is always returned, so a wrong one is a difference; moto omits it: no difference."""
+    compare = load_config_compare()
+    desired = {"Origins": {"Quantity": 1, "Items": [{"Id": "S3-site", "OriginAccessControlId": "E2NEW"}]}}
+    from_aws = {"Origins": {"Quantity": 1, "Items": [{"Id": "S3-site", "OriginAccessControlId": "E1OLD"}]}}
+    from_moto = {"Origins": {"Quantity": 1, "Items": [{"Id": "S3-site", "DomainName": "b.s3.amazonaws.com"}]}}
+    assert list(compare.config_differences(desired, from_aws)) == ["Origins.Items"]
+    assert compare.config_differences(desired, from_moto) == {}
+    assert compare.config_differences({"Aliases": {"Items": ["b", "a"]}}, {"Aliases": {"Items": ["a", "b"]}}) == {}
+    merged = compare.merge_config(from_aws | {"Comment": "kept"}, desired)
+    assert merged["Origins"]["Items"] == [{"Id": "S3-site", "OriginAccessControlId": "E2NEW"}]
+    assert merged["Comment"] == "kept"
