@@ -105,10 +105,15 @@ options:
     default: 0
   distribution_id:
     description:
-      - The CloudFront distribution in front of the bucket. When set, the module creates the
-        invalidation itself (one per run, only when there are paths) and reads the distribution's
-        default root object.
-      - When unset, the module only returns RV(invalidation_paths).
+      - The CloudFront distribution in front of the bucket. When known (from this option or from
+        O(distribution_comment)), the module creates the invalidation itself (one per run, only
+        when there are paths) and reads the distribution's default root object.
+      - When neither option is set, the module only returns RV(invalidation_paths).
+    type: str
+  distribution_comment:
+    description:
+      - Find the distribution by its Comment when O(distribution_id) is empty. Exactly one
+        distribution must have it.
     type: str
   root_object:
     description:
@@ -201,6 +206,16 @@ generation:
   description: The publish generation of this build (it grows only when the build differs from the last).
   returned: always
   type: int
+distribution_id:
+  description: The distribution the paths were invalidated in; empty when none was given.
+  returned: always
+  type: str
+missing:
+  description:
+    - On failure, what is missing - V(bucket), V(distribution) or V(build) - so a playbook can
+      name the setting to fix.
+  returned: failure
+  type: str
 manifest_key:
   description: The key of the publish manifest.
   returned: always
@@ -255,7 +270,8 @@ class Publisher:
         retry = AWSRetry.jittered_backoff(retries=10)
         pool = Config(max_pool_connections=self.workers + 4)
         self.s3 = module.client("s3", retry_decorator=retry, config=pool)
-        self.cloudfront = module.client("cloudfront", retry_decorator=retry)
+        self.cloudfront = module.client("cloudfront", retry_decorator=retry, region="us-east-1")
+        self.distribution_id: str = self.params["distribution_id"] or ""
 
     # ------------------------------------------------------------ reading
 
@@ -263,22 +279,46 @@ class Publisher:
         try:
             self.s3.head_bucket(Bucket=self.bucket, aws_retry=True)
         except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
-            self.module.fail_json(msg=f"The bucket {self.bucket} does not exist.")
+            self.module.fail_json(msg=f"The bucket {self.bucket} does not exist.", missing="bucket")
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
             self.module.fail_json_aws(e, msg=f"Could not reach the bucket {self.bucket}")
+
+    def find_distribution(self) -> None:
+        """Resolve distribution_comment to an id when no id is given."""
+        comment = self.params["distribution_comment"]
+        if self.distribution_id or not comment:
+            return
+        try:
+            pages = self.cloudfront.get_paginator("list_distributions").paginate()
+            found = [
+                item["Id"]
+                for page in pages
+                for item in page.get("DistributionList", {}).get("Items", [])
+                if item.get("Comment") == comment
+            ]
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            self.module.fail_json_aws(e, msg="Could not list the CloudFront distributions")
+        if len(found) != 1:
+            ids = f" ({', '.join(found)})" if found else ""
+            self.module.fail_json(
+                msg=f"{len(found)} CloudFront distributions{ids} have the comment {comment!r}; exactly one must.",
+                missing="distribution",
+            )
+        self.distribution_id = found[0]
 
     def root_object(self) -> str:
         if self.params["root_object"] is not None:
             return self.params["root_object"]
-        distribution_id = self.params["distribution_id"]
-        if not distribution_id:
+        if not self.distribution_id:
             return "index.html"
         try:
-            config = self.cloudfront.get_distribution_config(Id=distribution_id, aws_retry=True)
+            config = self.cloudfront.get_distribution_config(Id=self.distribution_id, aws_retry=True)
         except is_boto3_error_code("NoSuchDistribution"):
-            self.module.fail_json(msg=f"The CloudFront distribution {distribution_id} does not exist.")
+            self.module.fail_json(
+                msg=f"The CloudFront distribution {self.distribution_id} does not exist.", missing="distribution"
+            )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg=f"Could not read the CloudFront distribution {distribution_id}")
+            self.module.fail_json_aws(e, msg=f"Could not read the CloudFront distribution {self.distribution_id}")
         return config["DistributionConfig"].get("DefaultRootObject", "")
 
     def list_remote(self) -> dict[str, RemoteObject]:
@@ -387,10 +427,9 @@ class Publisher:
             self.module.fail_json_aws(e, msg=f"Could not write the publish manifest {self.manifest_key}")
 
     def invalidate(self, paths: list[str], generation: int) -> dict[str, str]:
-        distribution_id = self.params["distribution_id"]
         reference = f"s3_static_sync-{generation}-{uuid.uuid4().hex}"
         reply = self.cloudfront.create_invalidation(
-            DistributionId=distribution_id,
+            DistributionId=self.distribution_id,
             InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": reference},
             aws_retry=True,
         )["Invalidation"]
@@ -398,7 +437,6 @@ class Publisher:
 
     def wait_for(self, invalidation: dict[str, str]) -> dict[str, str]:
         deadline = time.monotonic() + self.params["wait_timeout"]
-        distribution_id = self.params["distribution_id"]
         while invalidation["status"].lower() != "completed":
             if time.monotonic() > deadline:
                 timeout = self.params["wait_timeout"]
@@ -409,7 +447,7 @@ class Publisher:
             time.sleep(5)
             try:
                 reply = self.cloudfront.get_invalidation(
-                    DistributionId=distribution_id, Id=invalidation["id"], aws_retry=True
+                    DistributionId=self.distribution_id, Id=invalidation["id"], aws_retry=True
                 )
             except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
                 self.module.fail_json_aws(e, msg=f"Could not read the invalidation {invalidation['id']}")
@@ -447,6 +485,7 @@ def main() -> None:
         keep_builds=dict(type="int", default=2),
         keep_days=dict(type="int", default=0),
         distribution_id=dict(type="str"),
+        distribution_comment=dict(type="str"),
         root_object=dict(type="str"),
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=900),
@@ -464,12 +503,13 @@ def main() -> None:
     }
 
     publisher = Publisher(module)
-    publisher.require_bucket()
-    root_object = publisher.root_object()
     try:
         local = scan_build(params["src"], rules, content_types, params["precompressed"], publisher.workers)
     except PlanError as e:
-        module.fail_json(msg=str(e))
+        module.fail_json(msg=str(e), missing="build")
+    publisher.require_bucket()
+    publisher.find_distribution()
+    root_object = publisher.root_object()
     remote = publisher.list_remote()
     manifest = publisher.read_manifest()
     headers = publisher.remote_headers(local, remote, manifest)
@@ -483,7 +523,7 @@ def main() -> None:
         keep_days=params["keep_days"],
         root_object=root_object,
     )
-    invalidate = bool(params["distribution_id"]) and bool(plan.invalidation_paths)
+    invalidate = bool(publisher.distribution_id) and bool(plan.invalidation_paths)
     changed = bool(plan.upload or plan.delete or plan.manifest_changed or invalidate)
     result: dict[str, Any] = dict(
         changed=changed,
@@ -494,6 +534,7 @@ def main() -> None:
         invalidation_paths=plan.invalidation_paths,
         invalidation={},
         generation=plan.generation,
+        distribution_id=publisher.distribution_id,
         manifest_key=publisher.manifest_key,
         diff=plan_diff(plan, local, remote),
     )
