@@ -17,7 +17,7 @@ import yaml
 from tests.support.playbook import REPO, run_playbook
 
 PRICES = yaml.safe_load((REPO / "data" / "prices.yml").read_text())
-SEED = yaml.safe_load((REPO / "group_vars" / "all" / "seed.yml").read_text())
+SEED = yaml.safe_load((REPO / "inventories" / "dev" / "group_vars" / "all" / "00_seed.yml").read_text())
 
 
 def _load(name: str, path: Path):
