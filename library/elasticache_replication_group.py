@@ -461,8 +461,6 @@ def modify_group(
         return group
     params = module.params
     group_id = params["replication_group_id"]
-    if group.get("Status") in BUSY_STATES and params["wait"]:
-        group = wait_available(client, module, group_id) or group
     request: dict[str, Any] = {"ReplicationGroupId": group_id, "ApplyImmediately": params["apply_immediately"]}
     request.update({MODIFIABLE[option]: value for option, value in changes.items()})
     if rotate_token:

@@ -8,10 +8,13 @@ after MOTO_ACM_VALIDATION_WAIT=1 s.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 
-from tests.support.playbook import PlaybookRun, run_playbook
+import pytest
+
+from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/acm_certificate_request.yml"
@@ -132,3 +135,24 @@ def test_other_names_or_name_tag_or_region_mean_another_certificate(aws, boto) -
     regional = run_module({key: value for key, value in CLOUDFRONT.items() if key != "region"})
     assert regional["changed"] is True and regional["region"] == "ap-northeast-1"
     assert [cert["CertificateArn"] for cert in certificates(boto("acm"))] == [regional["certificate_arn"]]
+
+
+def test_late_validation_records_are_polled_for_a_bounded_time() -> None:
+    """ACM publishes the records a moment after the request; the module's poll waits for them, not for ever."""
+    spec = importlib.util.spec_from_file_location("polling", REPO / "module_utils" / "polling.py")
+    polling = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(polling)
+    pending = {"DomainValidationOptions": [{"DomainName": DOMAIN}]}
+    ready = {"DomainValidationOptions": [{"DomainName": DOMAIN, "ResourceRecord": {"Name": "_x", "Value": "_y"}}]}
+    answers = iter([pending, pending, ready])
+    slept: list[float] = []
+
+    def has_records(certificate: dict) -> bool:
+        return all("ResourceRecord" in option for option in certificate["DomainValidationOptions"])
+
+    assert polling.poll_until(lambda: next(answers), has_records, timeout=60, sleep=slept.append) == ready
+    assert slept == [1.0, 1.5]  # short at first, growing
+
+    with pytest.raises(polling.PollTimeout) as timed_out:
+        polling.poll_until(lambda: pending, has_records, timeout=0, sleep=slept.append)
+    assert timed_out.value.last == pending
