@@ -21,8 +21,8 @@ description:
     (logging, restrictions, WAF, ...) keep whatever value they have.
   - A field absent from the returned configuration is not comparable and never causes an update
     (AWS always returns every field; the moto emulator drops an origin's C(OriginAccessControlId)).
-  - O(state=absent) disables the distribution, waits for it to be deployed, then deletes it (AWS
-    deletes only disabled, deployed distributions).
+  - O(state=absent) disables the distribution, waits for it to be deployed (with O(wait)), then
+    deletes it (AWS deletes only disabled, deployed distributions).
 author:
   - mensetsu platform team
 options:
@@ -249,6 +249,7 @@ from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 CLOUDFRONT_CERTIFICATE_REGION = "us-east-1"
 # Legacy cache settings that AWS refuses next to a cache policy.
@@ -279,6 +280,10 @@ def validate_parameters(module: AnsibleAWSModule) -> None:
     missing = [name for name in ("origin_bucket", "origin_access_control_id") if not params[name]]
     if missing:
         module.fail_json(msg=f"state=present needs {' and '.join(missing)}")
+    if not (params["origin_bucket_region"] or module.region):
+        module.fail_json(msg="Set origin_bucket_region or region: the origin is the bucket's regional domain name")
+    if params["error_caching_min_ttl"] < 0:
+        module.fail_json(msg=f"error_caching_min_ttl must be 0 or more, not {params['error_caching_min_ttl']}")
     arn = params["acm_certificate_arn"]
     if params["aliases"] and not arn:
         module.fail_json(
@@ -489,7 +494,7 @@ class SpaDistributionManager:
             return {"changed": True, "changed_fields": sorted(desired), "diff": diff}
         try:
             if tags:
-                tag_list = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+                tag_list = ansible_dict_to_boto3_tag_list(tags)
                 response = self.client.create_distribution_with_tags(
                     DistributionConfigWithTags={"DistributionConfig": config, "Tags": {"Items": tag_list}},
                     aws_retry=True,
@@ -577,10 +582,9 @@ class SpaDistributionManager:
         result = {"changed": True, "changed_fields": ["Enabled"] if found.config.get("Enabled") else [], "diff": diff}
         if self.module.check_mode:
             return result
-        etag = found.etag
         if found.config.get("Enabled"):
             disabled = drop_empty_items({**found.config, "Enabled": False})
-            _distribution, etag = self.send_update(Distribution(found.summary, found.config, etag), disabled)
+            _distribution, etag = self.send_update(found, disabled)
         if self.params["wait"]:
             distribution, etag = self.wait_deployed(found.id)
         else:
