@@ -58,7 +58,10 @@ options:
       - The number of nodes (primary and replicas) of a group with cluster mode disabled. Used when creating only.
     type: int
   num_node_groups:
-    description: The number of shards of a group with cluster mode enabled. Used when creating only.
+    description:
+      - The number of shards of a group with cluster mode enabled. Used when creating only.
+      - Cluster mode comes from the parameter group; give a cluster-enabled one in O(cache_parameter_group_name)
+        (for example C(default.redis7.cluster.on)).
     type: int
   replicas_per_node_group:
     description: The number of replicas in each shard. Used when creating only.
