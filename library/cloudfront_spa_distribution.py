@@ -59,7 +59,8 @@ options:
   origin_access_control_id:
     description:
       - The id of the origin access control that signs CloudFront's requests to the bucket.
-        Required when O(state=present).
+        Required when O(state=present), except in check mode, where it may be empty (the id of an OAC that
+        check mode did not create).
     type: str
   default_root_object:
     description:
@@ -277,7 +278,11 @@ def validate_parameters(module: AnsibleAWSModule) -> None:
     params = module.params
     if params["state"] != "present":
         return
-    missing = [name for name in ("origin_bucket", "origin_access_control_id") if not params[name]]
+    required = ["origin_bucket"]
+    if not module.check_mode:
+        # In check mode the OAC may be one that check mode did not create: its id is still empty.
+        required.append("origin_access_control_id")
+    missing = [name for name in required if not params[name]]
     if missing:
         module.fail_json(msg=f"state=present needs {' and '.join(missing)}")
     if not (params["origin_bucket_region"] or module.region):
@@ -344,7 +349,7 @@ def desired_config(module: AnsibleAWSModule) -> dict[str, Any]:
                     "DomainName": f"{bucket}.s3.{region}.amazonaws.com",
                     "OriginPath": "",
                     "S3OriginConfig": {"OriginAccessIdentity": ""},
-                    "OriginAccessControlId": params["origin_access_control_id"],
+                    "OriginAccessControlId": params["origin_access_control_id"] or "",
                 }
             ]
         ),

@@ -163,6 +163,10 @@ def test_found_by_comment_with_the_default_certificate_and_retagged(aws, boto, s
     cloudfront = boto("cloudfront", "us-east-1")
     plain = {key: site[key] for key in ("spa_origin_bucket", "spa_origin_access_control_id")}
 
+    # A --check run from empty: the OAC task did not create the OAC, so its id is empty.
+    planned = run_module(check=True, **{**plain, "spa_origin_access_control_id": ""})
+    assert planned["changed"] is True and distributions(cloudfront) == []
+
     created = run_module(**plain)
     assert created["changed"] is True and created["aliases"] == []
     config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
