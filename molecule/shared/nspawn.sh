@@ -143,6 +143,8 @@ cmd_create() {
   mkdir -p "$state/upper"
   echo "$index" >"$state/index"
   flock -u 8
+  # A create that fails half-way leaves nothing behind.
+  trap 'status=$?; if ((status != 0)); then cmd_destroy "$name" || true; fi' EXIT
 
   net="10.213.$index"
   hostaddr="$net.1"
@@ -170,7 +172,7 @@ cmd_create() {
   if [[ -n $(ls -A "$state/upper/usr/local/share/ca-certificates") ]]; then
     install -D -m 0644 /etc/ssl/certs/ca-certificates.crt "$state/upper/etc/ssl/certs/ca-certificates.crt"
   fi
-  { cat "$rootfs/etc/hosts"; echo "127.0.1.1 $name"; } >"$state/upper/etc/hosts"
+  { cat "$rootfs/etc/hosts" 2>/dev/null || printf '127.0.0.1 localhost\n::1 localhost ip6-localhost ip6-loopback\n'; echo "127.0.1.1 $name"; } >"$state/upper/etc/hosts"
 
   # Network: a namespace with one veth end, the other end in the root namespace.
   ip netns add "$ns"
@@ -205,6 +207,7 @@ cmd_create() {
     sleep 0.2
   done
   ((SECONDS < deadline)) || { tail -n 20 "$state/console.log" >&2; die "$name did not boot within 60 s (state: ${status:-none})"; }
+  trap - EXIT
   local key=""
   [[ -f $state/id_ed25519 ]] && key="$state/id_ed25519"
   printf '{"name": "%s", "address": "%s", "user": "%s", "port": 22, "identity_file": "%s", "state_dir": "%s"}\n' \
