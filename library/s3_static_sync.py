@@ -20,7 +20,7 @@ description:
     to one of the last O(keep_builds) published builds, or while fewer than O(keep_days) days
     have passed since the last build that contained it; it is deleted once outside both.
   - "The state this needs is a small JSON manifest stored in the bucket under
-    C(<prefix>.deploy/manifest.json): for each object the body's MD5, the ETag S3 returned,
+    C(<prefix>.deploy/manifest.json.gz): for each object the body's MD5, the ETag S3 returned,
     its headers and the last build (generation and date) that contained it, plus the recent
     builds' fingerprints. A build counts as a new publish only when its fingerprint (keys,
     hashes and headers) differs from the last one, so re-running a publish neither advances
@@ -220,13 +220,15 @@ manifest_key:
   description: The key of the publish manifest.
   returned: always
   type: str
-  sample: .deploy/manifest.json
+  sample: .deploy/manifest.json.gz
 """
 
 import datetime
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 try:
@@ -257,6 +259,25 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 DELETE_BATCH = 1000
 
 
+class Missing(Exception):
+    """Something the publish needs does not exist; `what` is bucket, distribution or build."""
+
+    def __init__(self, what: str, message: str) -> None:
+        super().__init__(message)
+        self.what = what
+
+
+@dataclass
+class State:
+    """What a publish starts from."""
+
+    local: dict[str, LocalFile]
+    remote: dict[str, RemoteObject]
+    manifest: dict
+    distribution_id: str = ""
+    root_object: str = "index.html"
+
+
 class Publisher:
     """Reads the bucket and the distribution, and carries out a plan."""
 
@@ -275,51 +296,38 @@ class Publisher:
 
     # ------------------------------------------------------------ reading
 
-    def require_bucket(self) -> None:
-        try:
-            self.s3.head_bucket(Bucket=self.bucket, aws_retry=True)
-        except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
-            self.module.fail_json(msg=f"The bucket {self.bucket} does not exist.", missing="bucket")
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg=f"Could not reach the bucket {self.bucket}")
-
-    def find_distribution(self) -> None:
-        """Resolve distribution_comment to an id when no id is given."""
+    def find_distribution(self) -> str:
+        """The distribution's id: distribution_id, else the one whose Comment is distribution_comment."""
         comment = self.params["distribution_comment"]
         if self.distribution_id or not comment:
-            return
-        try:
-            pages = self.cloudfront.get_paginator("list_distributions").paginate()
-            found = [
-                item["Id"]
-                for page in pages
-                for item in page.get("DistributionList", {}).get("Items", [])
-                if item.get("Comment") == comment
-            ]
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg="Could not list the CloudFront distributions")
+            return self.distribution_id
+        pages = self.cloudfront.get_paginator("list_distributions").paginate()
+        found = [
+            item["Id"]
+            for page in pages
+            for item in page.get("DistributionList", {}).get("Items", [])
+            if item.get("Comment") == comment
+        ]
         if len(found) != 1:
             ids = f" ({', '.join(found)})" if found else ""
-            self.module.fail_json(
-                msg=f"{len(found)} CloudFront distributions{ids} have the comment {comment!r}; exactly one must.",
-                missing="distribution",
+            raise Missing(
+                "distribution",
+                f"{len(found)} CloudFront distributions{ids} have the comment {comment!r}; exactly one must.",
             )
-        self.distribution_id = found[0]
+        return found[0]
 
-    def root_object(self) -> str:
+    def distribution(self) -> tuple[str, str]:
+        """The distribution's id and its default root object (the root_object option wins)."""
+        distribution_id = self.find_distribution()
         if self.params["root_object"] is not None:
-            return self.params["root_object"]
-        if not self.distribution_id:
-            return "index.html"
+            return distribution_id, self.params["root_object"]
+        if not distribution_id:
+            return "", "index.html"
         try:
-            config = self.cloudfront.get_distribution_config(Id=self.distribution_id, aws_retry=True)
+            config = self.cloudfront.get_distribution_config(Id=distribution_id, aws_retry=True)
         except is_boto3_error_code("NoSuchDistribution"):
-            self.module.fail_json(
-                msg=f"The CloudFront distribution {self.distribution_id} does not exist.", missing="distribution"
-            )
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg=f"Could not read the CloudFront distribution {self.distribution_id}")
-        return config["DistributionConfig"].get("DefaultRootObject", "")
+            raise Missing("distribution", f"The CloudFront distribution {distribution_id} does not exist.") from None
+        return distribution_id, config["DistributionConfig"].get("DefaultRootObject", "")
 
     def list_remote(self) -> dict[str, RemoteObject]:
         found: dict[str, RemoteObject] = {}
@@ -330,8 +338,8 @@ class Publisher:
                     key = item["Key"][len(self.prefix) :]
                     if key and not key.startswith(MANIFEST_DIR):
                         found[key] = RemoteObject(key=key, etag=item["ETag"], size=item["Size"])
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-            self.module.fail_json_aws(e, msg=f"Could not list s3://{self.bucket}/{self.prefix}")
+        except is_boto3_error_code("NoSuchBucket"):
+            raise Missing("bucket", f"The bucket {self.bucket} does not exist.") from None
         return found
 
     def read_manifest(self) -> dict:
@@ -339,9 +347,22 @@ class Publisher:
             body = self.s3.get_object(Bucket=self.bucket, Key=self.manifest_key, aws_retry=True)["Body"].read()
         except is_boto3_error_code(["NoSuchKey", "404"]):
             body = None
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
-            self.module.fail_json_aws(e, msg=f"Could not read the publish manifest {self.manifest_key}")
+        except is_boto3_error_code("NoSuchBucket"):  # pylint: disable=duplicate-except
+            return parse_manifest(None)  # list_remote reports it
         return parse_manifest(body)
+
+    def read_state(self, scan: Callable[[], dict[str, LocalFile]]) -> State:
+        """Hash the build while the bucket, the manifest and the distribution are read."""
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            local = pool.submit(scan)
+            remote = pool.submit(self.list_remote)
+            manifest = pool.submit(self.read_manifest)
+            distribution = pool.submit(self.distribution)
+            # In this order, so that the first problem a user has to fix is the one reported.
+            state = State(local=local.result(), remote=remote.result(), manifest=manifest.result())
+            state.distribution_id, state.root_object = distribution.result()
+        self.distribution_id = state.distribution_id
+        return state
 
     def head(self, key: str) -> dict[str, str]:
         reply = self.s3.head_object(Bucket=self.bucket, Key=self.prefix + key, aws_retry=True)
@@ -419,7 +440,7 @@ class Publisher:
                 Bucket=self.bucket,
                 Key=self.manifest_key,
                 Body=dump_manifest(manifest),
-                ContentType="application/json",
+                ContentType="application/gzip",
                 CacheControl="no-store",
                 aws_retry=True,
             )
@@ -504,14 +525,16 @@ def main() -> None:
 
     publisher = Publisher(module)
     try:
-        local = scan_build(params["src"], rules, content_types, params["precompressed"], publisher.workers)
+        state = publisher.read_state(
+            lambda: scan_build(params["src"], rules, content_types, params["precompressed"], publisher.workers)
+        )
     except PlanError as e:
         module.fail_json(msg=str(e), missing="build")
-    publisher.require_bucket()
-    publisher.find_distribution()
-    root_object = publisher.root_object()
-    remote = publisher.list_remote()
-    manifest = publisher.read_manifest()
+    except Missing as e:
+        module.fail_json(msg=str(e), missing=e.what)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+        module.fail_json_aws(e, msg=f"Could not read s3://{publisher.bucket}/{publisher.prefix} or the distribution")
+    local, remote, manifest = state.local, state.remote, state.manifest
     headers = publisher.remote_headers(local, remote, manifest)
     plan = make_plan(
         local,
@@ -521,7 +544,7 @@ def main() -> None:
         now=datetime.datetime.now(datetime.UTC),
         keep_builds=params["keep_builds"],
         keep_days=params["keep_days"],
-        root_object=root_object,
+        root_object=state.root_object,
     )
     invalidate = bool(publisher.distribution_id) and bool(plan.invalidation_paths)
     changed = bool(plan.upload or plan.delete or plan.manifest_changed or invalidate)
@@ -543,18 +566,19 @@ def main() -> None:
 
     failures = publisher.upload_all(local, plan)
     failures += publisher.delete_all(plan.delete)
-    if invalidate or failures:
-        # Record the paths first: a failed invalidation is retried by the next run.
+    if failures:
+        # Keep what did change, and the paths it needs invalidated, for the next run.
         plan.manifest["pending_invalidation"] = plan.invalidation_paths
         publisher.write_manifest(plan.manifest)
-    if failures:
         module.fail_json(msg=f"{len(failures)} object(s) could not be published: " + "; ".join(failures[:10]), **result)
     if invalidate:
         try:
             result["invalidation"] = publisher.invalidate(plan.invalidation_paths, plan.generation)
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            # The next run retries these paths.
+            plan.manifest["pending_invalidation"] = plan.invalidation_paths
+            publisher.write_manifest(plan.manifest)
             module.fail_json_aws(e, msg="Could not create the CloudFront invalidation; the next run retries it")
-        plan.manifest["pending_invalidation"] = []
     publisher.write_manifest(plan.manifest)
     if invalidate and params["wait"]:
         result["invalidation"] = publisher.wait_for(result["invalidation"])

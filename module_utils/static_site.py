@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime
 import fnmatch
+import gzip
 import hashlib
 import json
 import mimetypes
@@ -19,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 MANIFEST_DIR = ".deploy/"
-MANIFEST_NAME = "manifest.json"
+MANIFEST_NAME = "manifest.json.gz"
 MANIFEST_VERSION = 1
 # How many past builds the manifest remembers (their dates, for the keep_days rule).
 MANIFEST_BUILD_HISTORY = 50
@@ -256,8 +257,8 @@ def parse_manifest(body: bytes | None) -> dict:
     if not body:
         return empty_manifest()
     try:
-        data = json.loads(body)
-    except ValueError:
+        data = json.loads(gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body)
+    except (ValueError, OSError, EOFError):
         return empty_manifest()
     if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
         return empty_manifest()
@@ -269,7 +270,9 @@ def parse_manifest(body: bytes | None) -> dict:
 
 
 def dump_manifest(manifest: Mapping) -> bytes:
-    return json.dumps(manifest, indent=1, sort_keys=True).encode()
+    """Compact JSON, gzipped: about 60 bytes an object."""
+    text = json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
+    return gzip.compress(text, mtime=0)
 
 
 def normalize_etag(etag: str) -> str:
