@@ -45,7 +45,7 @@ def distributions(cloudfront) -> list[dict]:
 
 @pytest.fixture
 def site(boto) -> dict:
-    """The module's inputs for a site: an OAC and a us-east-1 certificate for the apex and www."""
+    """The module's inputs for a site served through an origin access control."""
     oac = boto("cloudfront", "us-east-1").create_origin_access_control(
         OriginAccessControlConfig={
             "Name": "mensetsu-test-static",
@@ -55,22 +55,27 @@ def site(boto) -> dict:
             "OriginAccessControlOriginType": "s3",
         }
     )["OriginAccessControl"]["Id"]
-    certificate = boto("acm", "us-east-1").request_certificate(
-        DomainName="example.com", SubjectAlternativeNames=["www.example.com"], ValidationMethod="DNS"
-    )["CertificateArn"]
     return {
         "spa_caller_reference": "mensetsu-test-static",
         "spa_origin_bucket": "mensetsu-test-static",
         "spa_origin_bucket_region": "ap-northeast-1",
         "spa_origin_access_control_id": oac,
-        "spa_aliases": ["www.example.com", "example.com"],
-        "spa_acm_certificate_arn": certificate,
         "spa_tags": TAGS,
     }
 
 
-def test_distribution_lifecycle(aws, boto, site) -> None:
+@pytest.fixture
+def domain(boto) -> dict:
+    """The apex and www, with a certificate for them requested in us-east-1 (moto's ACM takes ~2 s)."""
+    certificate = boto("acm", "us-east-1").request_certificate(
+        DomainName="example.com", SubjectAlternativeNames=["www.example.com"], ValidationMethod="DNS"
+    )["CertificateArn"]
+    return {"spa_aliases": ["www.example.com", "example.com"], "spa_acm_certificate_arn": certificate}
+
+
+def test_distribution_lifecycle(aws, boto, site, domain) -> None:
     cloudfront = boto("cloudfront", "us-east-1")
+    site = {**site, **domain}
 
     planned = run_module(check=True, **site)
     assert planned["changed"] is True
@@ -149,18 +154,28 @@ def test_distribution_lifecycle(aws, boto, site) -> None:
     assert run_module(**absent)["changed"] is False
 
 
-def test_certificate_outside_us_east_1_is_refused_before_any_write(aws, boto, site) -> None:
-    wrong = site["spa_acm_certificate_arn"].replace(":us-east-1:", ":ap-northeast-1:")
-    with aws.recording_requests() as requests:
-        failed = run_module(expect_failure=True, **{**site, "spa_acm_certificate_arn": wrong})
-    assert "must be a certificate in us-east-1" in failed["msg"]
-    assert wrong in failed["msg"]
-    assert requests == [], "the module called AWS before validating its inputs"
+BAD_CERTIFICATE_SETTINGS = {
+    # the emulator would accept this ARN; AWS refuses a certificate outside us-east-1 for CloudFront
+    "must be a certificate in us-east-1": {
+        "spa_acm_certificate_arn": "arn:aws:acm:ap-northeast-1:123456789012:certificate/1"
+    },
+    # the default certificate covers only *.cloudfront.net
+    "aliases need acm_certificate_arn": {},
+}
+
+
+def test_bad_certificate_settings_stop_before_any_request(aws, boto, site) -> None:
+    for message, change in BAD_CERTIFICATE_SETTINGS.items():
+        with aws.recording_requests() as requests:
+            failed = run_module(expect_failure=True, spa_aliases=["example.com"], **{**site, **change})
+        assert message in failed["msg"], failed["msg"]
+        assert requests == [], f"the module called AWS before refusing ({message})"
     assert distributions(boto("cloudfront", "us-east-1")) == []
 
 
 def test_found_by_comment_with_the_default_certificate_and_retagged(aws, boto, site) -> None:
     cloudfront = boto("cloudfront", "us-east-1")
+    # No origin_bucket_region: the bucket is taken to be in the module's region (the play's AWS_REGION).
     plain = {key: site[key] for key in ("spa_origin_bucket", "spa_origin_access_control_id")}
 
     # A --check run from empty: the OAC task did not create the OAC, so its id is empty.
