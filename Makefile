@@ -30,3 +30,11 @@ diagram: venv ## draw docs/architecture-<env>.png for every inventory from its s
 .PHONY: ee
 ee: venv ## write the AWX execution environment's build context to .cache/ee (ansible-builder)
 	@scripts/ee.sh
+
+.PHONY: publish
+publish: venv ## publish a static build (BUILD=dist dir, default examples/web/dist) to ENV (default local) S3 + CloudFront
+	@$(VENV)/ansible-playbook playbooks/publish_static.yml -i inventories/$(or $(ENV),local) $(if $(BUILD),-e static_build_dir=$(abspath $(BUILD)))
+
+.PHONY: bench-publish
+bench-publish: venv ## time publish_static.yml beside aws s3 sync against moto; rewrites docs/benchmarks.md
+	@$(VENV)/python bench/bench_publish.py

@@ -169,14 +169,16 @@ def test_first_publish_uploads_everything_with_the_content_type_and_cache_contro
     assert site.invalidations() == []
 
 
-def test_unchanged_rerun_uploads_nothing_creates_no_invalidation_and_reports_no_change(site: Site) -> None:
+def test_unchanged_rerun_and_its_check_upload_nothing_create_no_invalidation_and_report_no_change(site: Site) -> None:
     site.publish()
 
     with site.aws.recording_requests() as requests:
         again = site.publish()
+        checked = site.publish(check=True)
 
     assert again.run.changed == 0, str(again.run)
-    assert again.report["uploaded"] == []
+    assert checked.run.changed == 0, str(checked.run)
+    assert again.report["uploaded"] == checked.report["uploaded"] == []
     assert again.report["unchanged_count"] == len(EXPECTED_HEADERS)
     assert [str(request) for request in writes(requests)] == []
     assert site.invalidations() == []
