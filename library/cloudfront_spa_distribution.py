@@ -182,43 +182,43 @@ EXAMPLES = r"""
 RETURN = r"""
 id:
   description: The distribution's id.
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: E1ABCDEFGHIJKL
 arn:
   description: The distribution's ARN (the AWS:SourceArn of the bucket policy).
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: arn:aws:cloudfront::123456789012:distribution/E1ABCDEFGHIJKL
 domain_name:
   description: The distribution's own domain name (what the aliases' DNS records point at).
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: d111111abcdef8.cloudfront.net
 status:
   description: C(InProgress) while a change deploys, then C(Deployed).
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: Deployed
 etag:
   description: The current version of the distribution's configuration.
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: E2QWRUHAPOMQZL
 aliases:
   description: The domain names the distribution answers for.
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: list
   elements: str
   sample: [example.com, www.example.com]
 caller_reference:
   description: The distribution's caller reference.
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: str
   sample: mensetsu-prod-static
 tags:
   description: The distribution's tags.
-  returned: when the distribution exists
+  returned: when the distribution exists or check mode would create it (then empty)
   type: dict
   sample: {Project: mensetsu}
 changed_fields:
@@ -496,7 +496,14 @@ class SpaDistributionManager:
         tags = self.params["tags"] or {}
         diff = {"before": {}, "after": {**desired, "CallerReference": reference, "Tags": tags}}
         if self.module.check_mode:
-            return {"changed": True, "changed_fields": sorted(desired), "diff": diff}
+            # Empty ids, so that later tasks of a --check run can still read them.
+            planned = {"Id": "", "ARN": "", "DomainName": "", "Status": "", "DistributionConfig": desired}
+            return {
+                "changed": True,
+                "changed_fields": sorted(desired),
+                "diff": diff,
+                **self.describe(planned, "", tags, reference),
+            }
         try:
             if tags:
                 tag_list = ansible_dict_to_boto3_tag_list(tags)
