@@ -288,11 +288,17 @@ class Publisher:
         self.prefix: str = self.params["prefix"] or ""
         self.manifest_key = self.prefix + MANIFEST_DIR + MANIFEST_NAME
         self.workers = max(1, self.params["parallelism"])
-        retry = AWSRetry.jittered_backoff(retries=10)
-        pool = Config(max_pool_connections=self.workers + 4)
-        self.s3 = module.client("s3", retry_decorator=retry, config=pool)
-        self.cloudfront = module.client("cloudfront", retry_decorator=retry, region="us-east-1")
+        self.retry = AWSRetry.jittered_backoff(retries=10)
+        self.s3 = module.client("s3", retry_decorator=self.retry, config=Config(max_pool_connections=self.workers + 4))
+        self._cloudfront = None
         self.distribution_id: str = self.params["distribution_id"] or ""
+
+    @property
+    def cloudfront(self):
+        """Created on first use: in read_state that is a worker thread, while S3 is being listed."""
+        if self._cloudfront is None:
+            self._cloudfront = self.module.client("cloudfront", retry_decorator=self.retry, region="us-east-1")
+        return self._cloudfront
 
     # ------------------------------------------------------------ reading
 
@@ -354,10 +360,10 @@ class Publisher:
     def read_state(self, scan: Callable[[], dict[str, LocalFile]]) -> State:
         """Hash the build while the bucket, the manifest and the distribution are read."""
         with ThreadPoolExecutor(max_workers=4) as pool:
-            local = pool.submit(scan)
             remote = pool.submit(self.list_remote)
             manifest = pool.submit(self.read_manifest)
             distribution = pool.submit(self.distribution)
+            local = pool.submit(scan)
             # In this order, so that the first problem a user has to fix is the one reported.
             state = State(local=local.result(), remote=remote.result(), manifest=manifest.result())
             state.distribution_id, state.root_object = distribution.result()
