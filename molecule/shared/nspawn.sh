@@ -22,7 +22,7 @@ PACKAGES=${NSPAWN_PACKAGES:-systemd,systemd-sysv,dbus,python3,python3-apt,sudo,i
 LOGIN_USER=admin # as on Debian's cloud images: key login, passwordless sudo
 STATE_ROOT=${NSPAWN_STATE_DIR:-/run/mensetsu-nspawn}
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/mensetsu-nspawn
-IMAGE_VERSION=1 # bump when the image preparation below changes
+IMAGE_VERSION=2 # bump when the image preparation below changes
 
 log() { echo "nspawn: $*" >&2; }
 die() { log "$*"; exit 1; }
@@ -55,7 +55,17 @@ prepare_image() {
   # A container has no console to log in on and no hardware clock to set.
   chroot "$dir" systemctl mask console-getty.service getty@tty1.service systemd-timesyncd.service >/dev/null 2>&1 || true
   chroot "$dir" apt-get clean
-  rm -rf "$dir"/var/lib/apt/lists/*_Packages "$dir"/var/cache/apt/*.bin
+  # No package index: like a fresh cloud image, the first apt task must refresh it.
+  rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin
+  touch -d @0 "$dir/var/lib/apt/lists"
+  # The suites a Debian cloud image follows, security updates included.
+  local mirror
+  mirror=$(host_mirror)
+  cat >"$dir/etc/apt/sources.list" <<SOURCES
+deb $mirror $SUITE main
+deb $mirror $SUITE-updates main
+deb ${mirror%/debian*}/debian-security $SUITE-security main
+SOURCES
 }
 
 cmd_rootfs() {
