@@ -31,7 +31,7 @@ case "${1:-}" in
       exit 1
     fi
     MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=${MOTO_ACM_VALIDATION_WAIT:-2} \
-      MOTO_ENABLE_RECORDING=false \
+      MOTO_ENABLE_RECORDING=false MOTO_RECORDER_FILEPATH="$PWD/.demo/moto_recording" \
       setsid .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 < /dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 100); do answers && break; sleep 0.1; done

@@ -1,0 +1,273 @@
+"""The whole provisioning against a moto server of its own: from empty, read back, then the
+second run and a --check run, which must change nothing and send no write.
+
+Costly (three site.yml runs), so the stack is built once for the module.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import boto3
+import pytest
+
+from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.requests import writes
+
+PREFIX = "mensetsu-local"
+INVENTORY = "inventories/local"
+ADMIN_CIDR = "192.0.2.10/32"  # inventories/local
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer, PlaybookRun]]:
+    server = start_moto(workdir=tmp_path_factory.mktemp("moto-provision"))
+    try:
+        first = run_playbook("site.yml", INVENTORY, env=server.env)
+        assert first.returncode == 0, str(first)
+        yield server, first
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(stack: tuple[MotoServer, PlaybookRun]):
+    server, _ = stack
+
+    def make(service: str, region: str = REGION):
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=server.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return make
+
+
+def tags(resource: dict, key: str = "Tags") -> dict[str, str]:
+    return {item["Key"]: item["Value"] for item in resource.get(key, [])}
+
+
+def test_first_run_creates_the_stack(stack):
+    _, first = stack
+    assert first.changed > 10, "a run from empty must create the stack"
+    assert first.recap["localhost"]["failed"] == 0
+
+
+def test_network_has_public_and_private_subnets_in_two_azs_and_no_nat(client):
+    ec2 = client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [PREFIX]}])["Vpcs"]
+    assert len(vpc) == 1 and vpc[0]["CidrBlock"] == "10.20.0.0/16"
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["Subnets"]
+    tiers = {tier: [s for s in subnets if tags(s).get("Tier") == tier] for tier in ("public", "private")}
+    assert {len(tiers["public"]), len(tiers["private"])} == {2}
+    assert len({s["AvailabilityZone"] for s in tiers["public"]}) == 2
+    assert all(s["MapPublicIpOnLaunch"] for s in tiers["public"])
+    assert not any(s["MapPublicIpOnLaunch"] for s in tiers["private"])
+    assert ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["NatGateways"] == []
+    tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["RouteTables"]
+    private = next(t for t in tables if tags(t).get("Name") == f"{PREFIX}-private")
+    assert not any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in private["Routes"]), "private subnets reach out"
+    public = next(t for t in tables if tags(t).get("Name") == f"{PREFIX}-public")
+    assert any(r.get("GatewayId", "").startswith("igw-") for r in public["Routes"])
+    endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["VpcEndpoints"]
+    assert [e["ServiceName"] for e in endpoints] == [f"com.amazonaws.{REGION}.s3"]
+    assert set(endpoints[0]["RouteTableIds"]) == {private["RouteTableId"], public["RouteTableId"]}
+
+
+def test_security_groups_are_exactly_table_4_4(client):
+    ec2 = client("ec2")
+    groups = ec2.describe_security_groups(Filters=[{"Name": "tag:Project", "Values": ["mensetsu"]}])["SecurityGroups"]
+    by_name = {g["GroupName"]: g for g in groups}
+    ids = {name.removeprefix(f"{PREFIX}-"): group["GroupId"] for name, group in by_name.items()}
+    assert set(ids) == {"alb", "app", "db", "cache"}
+
+    def ingress(key: str) -> set[tuple]:
+        rules = set()
+        for permission in by_name[f"{PREFIX}-{key}"]["IpPermissions"]:
+            assert permission["IpProtocol"] == "tcp" and permission["FromPort"] == permission["ToPort"]
+            rules |= {(permission["FromPort"], r["CidrIp"]) for r in permission["IpRanges"]}
+            rules |= {(permission["FromPort"], r["CidrIpv6"]) for r in permission.get("Ipv6Ranges", [])}
+            rules |= {(permission["FromPort"], p["GroupId"]) for p in permission["UserIdGroupPairs"]}
+        return rules
+
+    assert ingress("alb") == {(443, "0.0.0.0/0")}
+    assert ingress("app") == {(8000, ids["alb"]), (22, ADMIN_CIDR)}
+    assert ingress("db") == {(5432, ids["app"])}
+    assert ingress("cache") == {(6379, ids["app"])}
+
+
+def test_app_hosts_match_table_4_3(client):
+    ec2 = client("ec2")
+    filters = [{"Name": "tag:Role", "Values": ["app"]}, {"Name": "instance-state-name", "Values": ["running"]}]
+    instances = [i for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+    assert len(instances) == 1
+    instance = instances[0]
+    assert instance["InstanceType"] == "t3.medium"
+    image = ec2.describe_images(ImageIds=[instance["ImageId"]])["Images"][0]
+    assert image["Name"].startswith("al2023-ami-"), image["Name"]
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    assert instance.get("PublicIpAddress")
+    assert instance["IamInstanceProfile"]["Arn"].endswith(f"instance-profile/{PREFIX}-app")
+    assert [g["GroupName"] for g in instance["SecurityGroups"]] == [f"{PREFIX}-app"]
+    volume_id = instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
+    volume = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
+    assert (volume["VolumeType"], volume["Size"], volume["Encrypted"]) == ("gp3", 30, True)
+
+
+def test_alb_listens_on_443_only_and_forwards_to_the_app_port(client):
+    elb = client("elbv2")
+    balancer = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    assert balancer["Scheme"] == "internet-facing"
+    listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
+    assert [(item["Protocol"], item["Port"]) for item in listeners] == [("HTTPS", 443)]
+    assert listeners[0]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
+    certificate_arn = listeners[0]["Certificates"][0]["CertificateArn"]
+    assert f":acm:{REGION}:" in certificate_arn
+    group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
+    assert (group["Protocol"], group["Port"], group["HealthCheckPath"]) == ("HTTP", 8000, "/health")
+    targets = elb.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
+    assert len(targets) == 1 and targets[0]["Target"]["Port"] == 8000
+
+
+def test_rds_is_private_encrypted_and_uses_the_generated_password(client):
+    db = client("rds").describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"][0]
+    assert (db["Engine"], db["DBInstanceClass"], db["StorageType"]) == ("postgres", "db.t4g.micro", "gp3")
+    assert db["StorageEncrypted"] and not db["PubliclyAccessible"]
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == f"{PREFIX}-db"
+    secret = json.loads(client("secretsmanager").get_secret_value(SecretId="mensetsu/local/db")["SecretString"])
+    assert secret["username"] == db["MasterUsername"]
+    assert secret["host"] == db["Endpoint"]["Address"] and len(secret["password"]) == 32
+
+
+def test_redis_has_tls_encryption_at_rest_and_auth(client):
+    groups = client("elasticache").describe_replication_groups(ReplicationGroupId=f"{PREFIX}-redis")
+    group = groups["ReplicationGroups"][0]
+    assert group["TransitEncryptionEnabled"] and group["AtRestEncryptionEnabled"] and group["AuthTokenEnabled"]
+    assert group["CacheNodeType"] == "cache.t4g.micro"
+    secret = json.loads(client("secretsmanager").get_secret_value(SecretId="mensetsu/local/redis")["SecretString"])
+    assert secret["host"] == group["NodeGroups"][0]["PrimaryEndpoint"]["Address"]
+    assert secret["tls"] is True and len(secret["auth_token"]) == 48
+
+
+@pytest.mark.parametrize("bucket", [f"{PREFIX}-static", f"{PREFIX}-media"])
+def test_buckets_are_private_encrypted_versioned_and_tls_only(client, bucket):
+    s3 = client("s3")
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_static_bucket_is_readable_by_its_distribution_only(client):
+    cloudfront = client("cloudfront", "us-east-1")
+    items = cloudfront.list_distributions()["DistributionList"]["Items"]
+    distribution = next(d for d in items if d["Comment"] == f"{PREFIX} static site")
+    policy = json.loads(client("s3").get_bucket_policy(Bucket=f"{PREFIX}-static")["Policy"])
+    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allow == [
+        {
+            "Sid": "AllowThisDistributionOnly",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{PREFIX}-static/*",
+            "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
+        }
+    ]
+    config = cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]
+    assert config["DefaultRootObject"] == "index.html"
+    assert config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] == "redirect-to-https"
+    errors = {
+        e["ErrorCode"]: (e["ResponsePagePath"], e["ResponseCode"]) for e in config["CustomErrorResponses"]["Items"]
+    }
+    assert errors == {403: ("/index.html", "200"), 404: ("/index.html", "200")}
+    assert sorted(config["Aliases"]["Items"]) == ["local.mensetsu.example.com", "www.local.mensetsu.example.com"]
+    assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
+    assert ":acm:us-east-1:" in config["ViewerCertificate"]["ACMCertificateArn"]
+    oacs = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    assert [o["Name"] for o in oacs] == [f"{PREFIX}-static"]
+
+
+def test_dns_points_apex_and_www_at_cloudfront_and_api_at_the_alb(client):
+    route53 = client("route53", "us-east-1")
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
+    records = route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]
+    aliases = {r["Name"]: r["AliasTarget"]["DNSName"].rstrip(".") for r in records if "AliasTarget" in r}
+    distribution = next(
+        d
+        for d in client("cloudfront", "us-east-1").list_distributions()["DistributionList"]["Items"]
+        if d["Comment"] == f"{PREFIX} static site"
+    )
+    balancer = client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    assert aliases == {
+        "local.mensetsu.example.com.": distribution["DomainName"],
+        "www.local.mensetsu.example.com.": distribution["DomainName"],
+        "api.local.mensetsu.example.com.": balancer["DNSName"],
+    }
+    assert any(r["Type"] == "CNAME" and r["Name"].startswith("_") for r in records), "no ACM validation record"
+
+
+def test_iam_role_is_least_privilege(client):
+    iam = client("iam")
+    attached = iam.list_attached_role_policies(RoleName=f"{PREFIX}-app")["AttachedPolicies"]
+    assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
+    document = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="app-access")["PolicyDocument"]
+    resources = sorted(r for s in document["Statement"] for r in [s["Resource"]])
+    assert resources == [
+        f"arn:aws:s3:::{PREFIX}-media",
+        f"arn:aws:s3:::{PREFIX}-media/*",
+        f"arn:aws:secretsmanager:{REGION}:123456789012:secret:mensetsu/local/*",
+    ]
+
+
+def test_secrets_exist_and_never_reach_the_output(stack, client):
+    _, first = stack
+    secrets = client("secretsmanager")
+    names = sorted(s["Name"] for s in secrets.list_secrets()["SecretList"])
+    assert names == [
+        "mensetsu/local/db",
+        "mensetsu/local/google-cloud-credentials",
+        "mensetsu/local/heygen-api-key",
+        "mensetsu/local/openai-api-key",
+        "mensetsu/local/redis",
+    ]
+    for name in ("mensetsu/local/db", "mensetsu/local/redis"):
+        value = json.loads(secrets.get_secret_value(SecretId=name)["SecretString"])
+        secret = value.get("password") or value.get("auth_token")
+        assert secret not in first.output
+
+
+def test_second_run_changes_nothing_and_writes_nothing(stack):
+    server, _ = stack
+    with server.recording_requests() as requests:
+        second = run_playbook("site.yml", INVENTORY, env=server.env)
+    assert second.returncode == 0, str(second)
+    assert second.changed == 0, str(second)
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
+
+
+def test_check_run_on_the_converged_stack_changes_nothing_and_writes_nothing(stack):
+    server, _ = stack
+    with server.recording_requests() as requests:
+        check = run_playbook("site.yml", INVENTORY, env=server.env, check=True, diff=True)
+    assert check.returncode == 0, str(check)
+    assert check.changed == 0, str(check)
+    assert requests, "the check run read nothing: it did not look at the stack"
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
+
+
+def test_site_yml_parses_for_dev_and_prod_without_an_account():
+    for inventory in ("inventories/dev", "inventories/prod"):
+        for flag in ("--syntax-check", "--list-tasks"):
+            result = run_playbook("site.yml", inventory, args=(flag,), env={"AWS_ENDPOINT_URL": ""})
+            assert result.returncode == 0, str(result)
+    listing = run_playbook("site.yml", "inventories/prod", args=("--list-tasks",)).output
+    assert "Create the security groups with exactly the inbound rules of table 4.4" in listing
