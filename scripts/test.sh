@@ -7,7 +7,8 @@ scripts/venv.sh
 scripts/lint.sh
 export PATH="$PWD/.venv/bin:$PATH"
 echo "== pytest"
-pytest -p no:cacheprovider "$@"
+# Two workers, one test file each at a time: a file's tests share the stack it built.
+pytest -p no:cacheprovider -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"
 if [[ -x scripts/molecule.sh ]]; then
   echo "== molecule"
   scripts/molecule.sh
