@@ -1,0 +1,246 @@
+"""roles/aws_monitoring and roles/aws_budget against a moto server seeded with the platform's resources.
+
+The resources are made with boto3 under the platform's names (mensetsu-local-*), the way the other
+roles name them: an ALB and its API target group, one tagged app instance, the RDS instance, the
+Redis replication group and its member cluster. The rhythm: check mode (changed, nothing created),
+real run, re-run and check mode on the converged state (changed=0, not one mutating request), then a
+change (a threshold override and a terminated instance) planned in check mode and applied.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import pytest
+import yaml
+
+from tests.support.moto import REGION
+from tests.support.playbook import REPO, run_playbook
+from tests.support.requests import writes
+
+PLAYBOOK = "tests/playbooks/monitoring.yml"
+PREFIX = "mensetsu-local"
+ACCOUNT = "123456789012"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-alerts"
+# One attempt per call: moto answers DescribeSubscribersForNotification with HTTP 500.
+ENV = {"AWS_MAX_ATTEMPTS": "1"}
+
+
+def _filters():
+    path = REPO / "roles" / "aws_monitoring" / "filter_plugins" / "monitoring.py"
+    spec = importlib.util.spec_from_file_location("aws_monitoring_filters", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+filters = _filters()
+CATALOGUE = yaml.safe_load((REPO / "roles" / "aws_monitoring" / "vars" / "main.yml").read_text())[
+    "__aws_monitoring_alarms"
+]
+THRESHOLDS = yaml.safe_load((REPO / "roles" / "aws_monitoring" / "defaults" / "main.yml").read_text())[
+    "aws_monitoring_thresholds"
+]
+
+
+def seed_platform(boto) -> dict[str, str]:
+    """The resources the alarms watch, under the platform's names; returns their ids."""
+    ec2 = boto("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.20.{index}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for index, zone in ((0, "a"), (1, "c"))
+    ]
+    elb = boto("elbv2")
+    alb = elb.create_load_balancer(Name=f"{PREFIX}-alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
+    group = elb.create_target_group(
+        Name=f"{PREFIX}-api", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/health"
+    )["TargetGroups"][0]
+    tags = [
+        {"Key": "Project", "Value": "mensetsu"},
+        {"Key": "Environment", "Value": "local"},
+        {"Key": "Role", "Value": "app"},
+        {"Key": "Name", "Value": f"{PREFIX}-app-1"},
+    ]
+    instance = ec2.run_instances(
+        ImageId="ami-12c6146b",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="t3.medium",
+        SubnetId=subnets[0],
+        TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
+    )["Instances"][0]["InstanceId"]
+    boto("rds").create_db_instance(
+        DBInstanceIdentifier=f"{PREFIX}-db",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        AllocatedStorage=20,
+        MasterUsername="app",
+        MasterUserPassword="not-a-real-password",
+    )
+    cache = boto("elasticache")
+    cache.create_replication_group(
+        ReplicationGroupId=f"{PREFIX}-redis",
+        ReplicationGroupDescription="sessions",
+        CacheNodeType="cache.t4g.micro",
+        Engine="redis",
+        NumCacheClusters=1,
+    )
+    # AWS lists a replication group's member clusters in DescribeCacheClusters; moto needs them made.
+    cache.create_cache_cluster(
+        CacheClusterId=f"{PREFIX}-redis-001",
+        ReplicationGroupId=f"{PREFIX}-redis",
+        Engine="redis",
+        CacheNodeType="cache.t4g.micro",
+        NumCacheNodes=1,
+    )
+    return {
+        "alb": alb["LoadBalancerArn"].split(":loadbalancer/")[1],
+        "target_group": group["TargetGroupArn"].split(":")[-1],
+        "instance": instance,
+    }
+
+
+def alarms(cloudwatch) -> dict[str, dict]:
+    found = cloudwatch.describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"]
+    return {alarm["AlarmName"]: alarm for alarm in found}
+
+
+def dims(alarm: dict) -> dict[str, str]:
+    return {dimension["Name"]: dimension["Value"] for dimension in alarm["Dimensions"]}
+
+
+def run(check: bool = False, **extra_vars):
+    result = run_playbook(PLAYBOOK, env=ENV, check=check, diff=check, extra_vars=extra_vars or None)
+    assert result.returncode == 0, str(result)
+    return result
+
+
+def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
+    ids = seed_platform(boto)
+    cloudwatch, sns, budgets = boto("cloudwatch"), boto("sns"), boto("budgets", "us-east-1")
+
+    with aws.recording_requests() as requests:
+        planned = run(check=True)
+    assert planned.changed >= 3, planned  # topic, alarms, budget
+    assert writes(requests) == [], [str(request) for request in writes(requests)]
+    assert sns.list_topics()["Topics"] == [] and alarms(cloudwatch) == {}
+    assert budgets.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+
+    first = run()
+    assert first.changed == 3, first
+    instance, node = ids["instance"], f"{PREFIX}-redis-001"
+    found = alarms(cloudwatch)
+    assert set(found) == {
+        f"{PREFIX}-alb-target-5xx",
+        f"{PREFIX}-alb-elb-5xx",
+        f"{PREFIX}-alb-response-time",
+        f"{PREFIX}-alb-unhealthy-targets",
+        f"{PREFIX}-ec2-status-check-{instance}",
+        f"{PREFIX}-ec2-cpu-{instance}",
+        f"{PREFIX}-rds-cpu",
+        f"{PREFIX}-rds-free-storage",
+        f"{PREFIX}-rds-connections",
+        f"{PREFIX}-cache-cpu-{node}",
+        f"{PREFIX}-cache-engine-cpu-{node}",
+        f"{PREFIX}-cache-memory-{node}",
+    }
+    assert dims(found[f"{PREFIX}-alb-target-5xx"]) == {"LoadBalancer": ids["alb"]}
+    assert dims(found[f"{PREFIX}-alb-unhealthy-targets"]) == {
+        "LoadBalancer": ids["alb"],
+        "TargetGroup": ids["target_group"],
+    }
+    assert dims(found[f"{PREFIX}-ec2-status-check-{instance}"]) == {"InstanceId": instance}
+    assert dims(found[f"{PREFIX}-rds-free-storage"]) == {"DBInstanceIdentifier": f"{PREFIX}-db"}
+    assert found[f"{PREFIX}-rds-free-storage"]["Threshold"] == 2 * 1024**3
+    assert found[f"{PREFIX}-rds-free-storage"]["ComparisonOperator"] == "LessThanThreshold"
+    assert dims(found[f"{PREFIX}-cache-memory-{node}"]) == {"CacheClusterId": node, "CacheNodeId": "0001"}
+    assert found[f"{PREFIX}-ec2-cpu-{instance}"]["Threshold"] == 80
+    for alarm in found.values():
+        assert alarm["AlarmActions"] == [TOPIC_ARN] and alarm["OKActions"] == [TOPIC_ARN], alarm["AlarmName"]
+
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=TOPIC_ARN)["Subscriptions"]
+    assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@mensetsu.example.com")]
+    policy = json.loads(sns.get_topic_attributes(TopicArn=TOPIC_ARN)["Attributes"]["Policy"])
+    budgets_statement = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "budgets.amazonaws.com"})
+    assert budgets_statement["Action"] == "SNS:Publish" and budgets_statement["Resource"] == TOPIC_ARN
+
+    budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName=f"{PREFIX}-monthly")["Budget"]
+    assert float(budget["BudgetLimit"]["Amount"]) == 90.0  # the local inventory mirrors dev: the seed's 90
+    assert {part["Tags"]["Key"]: part["Tags"]["Values"] for part in budget["FilterExpression"]["And"]} == {
+        "Environment": ["local"],
+        "Project": ["mensetsu"],
+    }
+    notes = budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=f"{PREFIX}-monthly")
+    assert {(n["NotificationType"], n["Threshold"]) for n in notes["Notifications"]} == {
+        ("ACTUAL", 80.0),
+        ("FORECASTED", 100.0),
+    }
+
+    with aws.recording_requests() as requests:
+        again = run()
+        checked = run(check=True)
+    assert again.changed == 0, again
+    assert checked.changed == 0, checked
+    assert writes(requests) == [], [str(request) for request in writes(requests)]
+
+    # A threshold changed for this environment, and the app instance replaced by nothing.
+    boto("ec2").terminate_instances(InstanceIds=[instance])
+    override = {"aws_monitoring_threshold_overrides": {"rds_connections": 150}}
+    with aws.recording_requests() as requests:
+        planned_change = run(check=True, **override)
+    assert planned_change.changed == 2, planned_change  # one alarm changed, two deleted (one loop task each)
+    assert writes(requests) == []
+    assert found.keys() == alarms(cloudwatch).keys()
+
+    run(**override)
+    after = alarms(cloudwatch)
+    assert after[f"{PREFIX}-rds-connections"]["Threshold"] == 150
+    assert f"{PREFIX}-ec2-cpu-{instance}" not in after and f"{PREFIX}-ec2-status-check-{instance}" not in after
+    assert len(after) == 10
+    assert "No alarm for the app instances: not found (yet)" in " ".join(planned_change.output.split())
+
+
+# --- the alarm catalogue, without AWS -----------------------------------------------------------------
+
+
+TARGETS = {
+    "alb": "app/x-alb/1",
+    "target_group": "targetgroup/x-api/2",
+    "instances": [{"id": "i-1"}, {"id": "i-2"}],
+    "db": "x-db",
+    "cache_nodes": [{"cluster": "x-redis-001", "node": "0001"}],
+}
+
+
+def test_every_alarm_has_a_threshold_and_a_readable_description() -> None:
+    specs = filters.aws_monitoring_alarm_specs(CATALOGUE, THRESHOLDS, TARGETS, "x", "arn:topic")
+    assert len(specs) == 3 + 1 + 2 * 2 + 3 + 3
+    descriptions = {spec["name"]: spec["description"] for spec in specs}
+    assert descriptions["x-ec2-cpu-i-2"] == "CPU above 80% on i-2 for 15 minutes"
+    assert descriptions["x-rds-free-storage"] == "Database free storage below 2 GB"
+    assert all("{" not in text for text in descriptions.values())
+
+
+def test_missing_resources_are_named_and_a_missing_threshold_fails() -> None:
+    assert filters.aws_monitoring_missing(CATALOGUE, {"alb": "", "instances": [], "db": "x-db"}) == [
+        "the load balancer",
+        "the API target group",
+        "the app instances",
+        "the Redis nodes",
+    ]
+    with pytest.raises(Exception, match="no threshold 'ec2_cpu_percent' for alarm ec2-cpu"):
+        filters.aws_monitoring_alarm_specs(
+            CATALOGUE, {k: v for k, v in THRESHOLDS.items() if k != "ec2_cpu_percent"}, TARGETS, "x", "t"
+        )
+
+
+def test_only_this_roles_alarms_of_gone_resources_are_stale() -> None:
+    specs = filters.aws_monitoring_alarm_specs(CATALOGUE, THRESHOLDS, TARGETS, "x", "t")
+    existing = [spec["name"] for spec in specs] + ["x-ec2-cpu-i-9", "x-something-else", "x-rds-cpu"]
+    assert filters.aws_monitoring_stale(existing, specs, CATALOGUE, "x") == ["x-ec2-cpu-i-9"]
