@@ -159,9 +159,11 @@ def test_every_price_row_has_a_source_a_date_and_both_regions():
 
 
 def test_cost_playbook_prints_the_table_and_refuses_tokyo_dev_over_budget(aws):
+    # inventories/dev/hosts.yml: the environment's settings without the EC2 dynamic inventory
+    # (aws_ec2.yml), which would ask EC2 for the app hosts: the playbook itself must ask nothing.
     with aws.recording_requests() as requests:
-        run = run_playbook("playbooks/cost.yml", inventory="inventories/dev")
-    assert requests == [], "cost.yml must not call AWS"
+        run = run_playbook("playbooks/cost.yml", inventory="inventories/dev/hosts.yml")
+    assert requests == [], [str(request) for request in requests]
     assert run.returncode != 0, run
     assert "Service                ap-northeast-1 (chosen)    budget  over(+)/under(-)         us-east-1" in run.output
     assert "EC2                                      46.24     30.00            +16.24             36.42" in run.output
@@ -173,24 +175,41 @@ def test_cost_playbook_prints_the_table_and_refuses_tokyo_dev_over_budget(aws):
     assert flat("us-east-1: 93.39 USD") in flat(run.output)
 
 
-def test_cost_playbook_only_warns_when_told(aws):
-    run = run_playbook("playbooks/cost.yml", inventory="inventories/prod", extra_vars={"cost_warn_only": True})
+def test_cost_playbook_runs_with_no_account_and_only_warns_when_told(tmp_path: Path):
+    # The documented command, with no credentials and no reachable AWS endpoint.
+    offline = {"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"}
+    offline |= {"AWS_PROFILE": "", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_CONFIG_FILE": "/dev/null"}
+    run = run_playbook(
+        "playbooks/cost.yml",
+        inventory="inventories/prod",
+        extra_vars={"cost_warn_only": True, "cost_summary_file": str(tmp_path / "cost.json")},
+        env=offline,
+    )
     assert run.returncode == 0, run
     assert flat("WARNING: The ap-northeast-1 estimate of mensetsu-prod is 230.81 USD/month, 50.81 over") in flat(
         run.output
     )
-    assert run.changed == 0
+    assert json.loads((tmp_path / "cost.json").read_text()) == {
+        "environment": "mensetsu-prod",
+        "region": "ap-northeast-1",
+        "total_usd": 230.81,
+        "budget_usd": 180.0,
+        "over_budget": True,
+        "other_regions_usd": {"us-east-1": 177.58},
+        "prices_version": PRICES["prices_version"],
+    }
 
 
 def test_cost_playbook_passes_prod_in_us_east_1_and_takes_assumption_overrides(aws):
-    run = run_playbook("playbooks/cost.yml", inventory="inventories/prod", extra_vars={"aws_region": "us-east-1"})
+    prod = "inventories/prod/hosts.yml"
+    run = run_playbook("playbooks/cost.yml", inventory=prod, extra_vars={"aws_region": "us-east-1"})
     assert run.returncode == 0, run
     assert flat(
         "The us-east-1 estimate of mensetsu-prod, 177.58 USD/month, fits its budget of 180.0 USD (2.42 to spare)"
     ) in flat(run.output)
     more = run_playbook(
         "playbooks/cost.yml",
-        inventory="inventories/prod",
+        inventory=prod,
         extra_vars={"aws_region": "us-east-1", "cost_assumptions": {"cloudfront_gb_out": 400}},
     )
     # 250 GB more at 0.085 = +21.25: over budget now.
