@@ -38,3 +38,7 @@ publish: venv ## publish a static build (BUILD=dist dir, default examples/web/di
 .PHONY: bench-publish
 bench-publish: venv ## time publish_static.yml beside aws s3 sync against moto; rewrites docs/benchmarks.md
 	@$(VENV)/python bench/bench_publish.py
+
+.PHONY: cost
+cost: venv ## monthly estimate of ENV (default local) vs the seed's budget, offline; WARN_ONLY=1 to only warn
+	@scripts/cost.sh $(or $(ENV),local) $(if $(WARN_ONLY),-e cost_warn_only=true)
