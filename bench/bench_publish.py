@@ -183,8 +183,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    load = "/".join(f"{value:.1f}" for value in os.getloadavg())
     return (
-        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()};"
+        f" load average at the end {load} (a shared machine: the figures move with it)"
     )
 
 
