@@ -1,0 +1,241 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turn a read-only drift run (playbooks/drift.yml) into a JSON and a Markdown report."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+name: drift_report
+type: aggregate
+short_description: Write the drift report of playbooks/drift.yml
+description:
+  - Collects every C(changed) result of a read-only drift run (check mode and diff forced on the
+    plays) as drift items (resource, attribute, declared, actual) and writes
+    C(reports/drift-<env>-<UTC timestamp>.json) and C(.md) when the run ends.
+  - A result of a task with C(no_log) becomes an item that says the resource differs, without
+    any value; its values never reach the report.
+  - A failed or unreachable host, or a run that ends before its recap, makes the report's
+    C(status) V(failed), so a failed run never reads as "no drift".
+  - Enabled by scripts/drift.sh (C(ANSIBLE_CALLBACKS_ENABLED)); other playbooks never load it.
+requirements:
+  - enable in configuration (scripts/drift.sh does)
+options:
+  report_dir:
+    description: Where the reports are written.
+    default: reports
+    type: path
+    env:
+      - name: DRIFT_REPORT_DIR
+  environment:
+    description: The environment's name in the report's file name; defaults to the inventory's directory name.
+    type: str
+    env:
+      - name: DRIFT_ENV
+"""
+
+import datetime
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from ansible.plugins.callback import CallbackBase
+
+HIDDEN = "(hidden: no_log)"
+NO_DIFF = "(the module reports a change but not which attribute)"
+MAX_TEXT = 4000
+# Check-mode answers that say nothing about the actual state: (module, msg) -> why it is ignored.
+# amazon.aws.ec2_key can compare key material only by importing it, so its check mode reports
+# every existing key as "updated"; a missing key ("key pair created") is still reported.
+UNTRUSTED_CHECK_MODE = {
+    ("amazon.aws.ec2_key", "key pair updated"): "ec2_key cannot compare key material without writing",
+}  # longest text value kept in a report (file contents are cut after it)
+
+
+def flatten(value: Any, path: str = "") -> dict[str, Any]:
+    """{"dotted.path": leaf} of a nested dict; lists are leaves (compared as a whole)."""
+    if isinstance(value, dict) and value:
+        flat: dict[str, Any] = {}
+        for key, child in value.items():
+            flat.update(flatten(child, f"{path}.{key}" if path else str(key)))
+        return flat
+    return {path: value}
+
+
+def canonical(value: Any) -> Any:
+    """A value with list order removed, for comparison."""
+    if isinstance(value, dict):
+        return {key: canonical(child) for key, child in sorted(value.items(), key=lambda pair: str(pair[0]))}
+    if isinstance(value, list):
+        return sorted(
+            (canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True, default=str)
+        )
+    return value
+
+
+def _clip(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + f"... ({len(value) - MAX_TEXT} more characters)"
+    return value
+
+
+def diff_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attributes one Ansible diff (before = actual, after = declared) says differ."""
+    before, after = diff.get("before"), diff.get("after")
+    if isinstance(before, str) or isinstance(after, str):
+        if before == after:
+            return []
+        header = diff.get("after_header") or diff.get("before_header") or "content"
+        return [{"attribute": str(header), "declared": _clip(after), "actual": _clip(before)}]
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return [] if before == after else [{"attribute": "", "declared": after, "actual": before}]
+    flat_before, flat_after = flatten(before), flatten(after)
+    items = []
+    for attribute in sorted(set(flat_before) | set(flat_after)):
+        actual, declared = flat_before.get(attribute), flat_after.get(attribute)
+        if canonical(actual) == canonical(declared):
+            continue
+        item = {"attribute": attribute, "declared": declared, "actual": actual}
+        if isinstance(actual, list) and isinstance(declared, list):
+            have = [canonical(member) for member in actual]
+            want = [canonical(member) for member in declared]
+            item["missing"] = [member for member in want if member not in have]
+            item["extra"] = [member for member in have if member not in want]
+        items.append(item)
+    return items
+
+
+def result_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """The drift items of one (non-loop or item) result that reports `changed`."""
+    if result.get("censored") or result.get("_ansible_no_log"):
+        return [{"attribute": "", "declared": HIDDEN, "actual": HIDDEN, "secret": True}]
+    if isinstance(result.get("differences"), list) and result["differences"]:
+        return [dict(item) for item in result["differences"]]
+    diffs = result.get("diff")
+    diffs = diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []
+    items = [item for diff in diffs for item in diff_items(diff)]
+    return items or [{"attribute": "", "declared": NO_DIFF, "actual": NO_DIFF}]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    lines = [f"# Drift report: {report['environment']}", ""]
+    lines.append(f"- Run: {report['started']} to {report['finished']} (UTC), status **{report['status']}**")
+    if report["status"] == "failed":
+        lines.append("- The run itself failed: this report does NOT say there is no drift. Failures:")
+        lines += [f"  - `{item['host']}` {item['task']}: {item['message']}" for item in report["failures"]]
+    elif report["items"]:
+        lines.append(f"- {len(report['items'])} differences; a converge fixes them: `{report['fix_command']}`")
+    else:
+        lines.append("- No drift: the platform matches its declaration.")
+    if report["items"]:
+        lines += ["", "| Resource | Attribute | Declared | Actual |", "|---|---|---|---|"]
+        for item in report["items"]:
+            cells = [item["resource"], item["attribute"] or "-", _cell(item["declared"]), _cell(item["actual"])]
+            lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", f"Machine-readable: `{report['json']}`", ""]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    text = text.replace("|", "\\|").replace("\n", "\\n")
+    return f"`{text[:200]}{'...' if len(text) > 200 else ''}`"
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = "aggregate"
+    CALLBACK_NAME = "drift_report"
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = datetime.datetime.now(datetime.UTC)
+        self.items: list[dict[str, Any]] = []
+        self.failures: list[dict[str, str]] = []
+        self.inventory_name = ""
+
+    def v2_playbook_on_play_start(self, play: Any) -> None:
+        if self.inventory_name:
+            return
+        inventory = play.get_variable_manager()._inventory
+        sources = [source for source in (inventory._sources if inventory else []) if source]
+        if sources:
+            self.inventory_name = Path(sources[0].rstrip("/")).name
+
+    @property
+    def environment(self) -> str:
+        return self.get_option("environment") or self.inventory_name or "unknown"
+
+    def _record(self, result: Any, item_result: dict[str, Any], index: int | None) -> None:
+        task = result._task
+        action = getattr(task, "resolved_action", None) or task.action
+        if (action, item_result.get("msg")) in UNTRUSTED_CHECK_MODE:
+            return
+        label = item_result.get("_ansible_item_label")
+        if label is None and index is not None:
+            label = f"item {index + 1}"
+        resource = item_result.get("resource") if isinstance(item_result.get("resource"), str) else None
+        name = task.get_name().strip()
+        for item in result_items(item_result):
+            entry = {
+                "resource": resource or (f"{name} [{label}]" if label is not None else name),
+                "task": name,
+                "host": result._host.get_name(),
+                **item,
+            }
+            if entry.get("secret"):
+                entry["note"] = "a secret or a no_log setting differs; its values are never reported"
+            self.items.append(entry)
+
+    def v2_runner_on_ok(self, result: Any) -> None:
+        data = result._result
+        if isinstance(data.get("results"), list):
+            for index, item_result in enumerate(data["results"]):
+                if isinstance(item_result, dict) and item_result.get("changed"):
+                    self._record(result, item_result, index)
+        elif data.get("changed"):
+            self._record(result, data, None)
+
+    def _failure(self, result: Any, kind: str) -> None:
+        data = result._result
+        message = HIDDEN if data.get("censored") else str(data.get("msg") or data.get("message") or kind)
+        self.failures.append({"host": result._host.get_name(), "task": result._task.get_name(), "message": message})
+
+    def v2_runner_on_failed(self, result: Any, ignore_errors: bool = False) -> None:
+        if not ignore_errors:
+            self._failure(result, "failed")
+
+    def v2_runner_on_unreachable(self, result: Any) -> None:
+        self._failure(result, "unreachable")
+
+    def v2_playbook_on_stats(self, stats: Any) -> None:
+        failed = any(stats.failures.get(host) or stats.dark.get(host) for host in stats.processed)
+        if failed and not self.failures:
+            self.failures.append({"host": "", "task": "", "message": "a host failed or was unreachable"})
+        self.write_report("failed" if self.failures else "drift" if self.items else "clean")
+
+    def write_report(self, status: str) -> None:
+        finished = datetime.datetime.now(datetime.UTC)
+        stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
+        directory = Path(self.get_option("report_dir"))
+        directory.mkdir(parents=True, exist_ok=True)
+        base = directory / f"drift-{self.environment}-{stamp}"
+        report = {
+            "environment": self.environment,
+            "status": status,
+            "started": self.started.isoformat(timespec="seconds"),
+            "finished": finished.isoformat(timespec="seconds"),
+            "drift_count": len(self.items),
+            "fix_command": f"ansible-playbook site.yml -i inventories/{self.environment}",
+            "items": self.items,
+            "failures": self.failures,
+            "json": str(base.with_suffix(".json")),
+            "markdown": str(base.with_suffix(".md")),
+        }
+        base.with_suffix(".json").write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+        base.with_suffix(".md").write_text(markdown(report))
+        latest = os.environ.get("DRIFT_REPORT_POINTER")
+        if latest:
+            Path(latest).write_text(str(base.with_suffix(".json")) + "\n")
+        self._display.display(f"Drift report ({status}, {len(self.items)} differences): {base}.json and .md")

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# make drift ENV=<env>: the read-only drift run (playbooks/drift.yml) against inventories/<env>,
+# with its report, and an exit code like `terraform plan -detailed-exitcode`:
+#   0  no drift: the platform matches its declaration
+#   2  drift found: see reports/drift-<env>-<UTC timestamp>.md (and .json)
+#   1  the run itself failed (credentials, API errors, an unreachable host, no report):
+#      never read as "no drift"
+# Usage: scripts/drift.sh [ENV] [ansible-playbook options...]   (ENV defaults to $ENV, then local)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [[ $# -gt 0 && $1 != -* ]]; then
+  env_name=$1
+  shift
+else
+  env_name=${ENV:-local}
+fi
+inventory="inventories/$env_name"
+if [[ ! -d $inventory ]]; then
+  echo "drift: no inventory $inventory" >&2
+  exit 1
+fi
+if [[ -x .venv/bin/ansible-playbook ]]; then
+  export PATH="$PWD/.venv/bin:$PATH"
+fi
+
+pointer=$(mktemp)
+trap 'rm -f "$pointer"' EXIT
+export DRIFT_ENV=$env_name DRIFT_REPORT_DIR=${DRIFT_REPORT_DIR:-reports} DRIFT_REPORT_POINTER=$pointer
+export ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,drift_report"
+
+ansible-playbook playbooks/drift.yml -i "$inventory" "$@"
+run_status=$?
+
+report=$(head -n1 "$pointer")
+if [[ -z $report || ! -f $report ]]; then
+  echo "drift: FAILED: the run ended without a report (ansible-playbook exit $run_status)" >&2
+  exit 1
+fi
+status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$report") || status=unreadable
+echo
+cat "${report%.json}.md"
+if [[ $run_status -ne 0 || $status == failed || $status == unreadable ]]; then
+  echo "drift: FAILED: the run itself failed (ansible-playbook exit $run_status, report status $status): this is not a drift result" >&2
+  exit 1
+fi
+case $status in
+  clean) exit 0 ;;
+  drift) exit 2 ;;
+  *)
+    echo "drift: FAILED: unknown report status '$status'" >&2
+    exit 1
+    ;;
+esac
