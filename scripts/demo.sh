@@ -21,7 +21,8 @@ if [[ $status -ne 0 ]]; then
   exit "$status"
 fi
 echo "demo: site.yml converged in $(( $(date +%s) - started )) s"
-scripts/summary.py -i inventories/local
+scripts/cost.sh local -e cost_warn_only=true -e cost_summary_file="$PWD/.demo/cost.json" >/dev/null
+scripts/summary.py -i inventories/local --cost .demo/cost.json
 cat <<EOT
 
 Next:

@@ -229,6 +229,7 @@ def table(rows: list[tuple[str, ...]], headers: tuple[str, ...]) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-i", "--inventory", default="inventories/local")
+    parser.add_argument("--cost", type=Path, help="the JSON that playbooks/cost.yml wrote with cost_summary_file")
     args = parser.parse_args()
     settings = inventory_settings(args.inventory)
     if args.inventory.rstrip("/").endswith("local") and not os.environ.get("AWS_ENDPOINT_URL"):
@@ -248,6 +249,14 @@ def main() -> int:
     print(table(components, ("Component (4.2)", "What exists")))
     print("\n== Security groups as read back (4.4)\n")
     print(table(groups, ("Group", "Port", "From")))
+    if args.cost and args.cost.exists():
+        cost = json.loads(args.cost.read_text())
+        others = ", ".join(f"{region}: {usd}" for region, usd in cost.get("other_regions_usd", {}).items())
+        verdict = "OVER budget" if cost["over_budget"] else "within budget"
+        print(
+            f"\n== Cost: {cost['total_usd']} USD/month in {cost['region']} against a budget of {cost['budget_usd']}"
+            f" ({verdict}; {others}); details: make cost ENV={reader.env}"
+        )
     if reader.problems:
         print("\n!! Attention:")
         for problem in reader.problems:
