@@ -212,7 +212,9 @@ class Reader:
             if self.placeholder and secrets.get_secret_value(SecretId=name).get("SecretString") == self.placeholder
         ]
         for name in placeholders:
-            self.problems.append(f"secret {name} still holds the placeholder: set its value (README, 'Running against a real account')")
+            self.problems.append(
+                f"secret {name} still holds the placeholder: set its value (README, 'Running against a real account')"
+            )
         return ", ".join(names) if names else self._missing("secrets")
 
     def _missing(self, what: str) -> str:

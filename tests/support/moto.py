@@ -85,7 +85,7 @@ def client_env(endpoint: str, region: str = REGION) -> dict[str, str]:
     return {
         "AWS_ENDPOINT_URL": endpoint,
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's fixed dummy credentials
+        "AWS_SECRET_ACCESS_KEY": "testing",  # moto's fixed dummy credentials
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
     }
