@@ -20,6 +20,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -258,6 +259,7 @@ def main() -> None:
     build = CACHE / "bench-publish" / "build"
     generate(build, args.files, args.megabytes)
     server = start_moto(workdir=Path(CACHE / "bench-publish"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on `kill` too
     os.environ.update(server.env)
     try:
         results = []
