@@ -42,3 +42,7 @@ bench-publish: venv ## time publish_static.yml beside aws s3 sync against moto; 
 .PHONY: cost
 cost: venv ## monthly estimate of ENV (default local) vs the seed's budget, offline; WARN_ONLY=1 to only warn
 	@scripts/cost.sh $(or $(ENV),local) $(if $(WARN_ONLY),-e cost_warn_only=true)
+
+.PHONY: drift
+drift: venv ## read-only drift check of ENV (default local): report in reports/, exit 0 none, 2 drift, 1 failed
+	@scripts/drift.sh $(or $(ENV),local)

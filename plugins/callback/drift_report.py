@@ -43,6 +43,7 @@ from ansible.plugins.callback import CallbackBase
 
 HIDDEN = "(hidden: no_log)"
 NO_DIFF = "(the module reports a change but not which attribute)"
+NO_LOG_VALUE = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 MAX_TEXT = 4000
 # Check-mode answers that say nothing about the actual state: (module, msg) -> why it is ignored.
 # amazon.aws.ec2_key can compare key material only by importing it, so its check mode reports
@@ -63,13 +64,14 @@ def flatten(value: Any, path: str = "") -> dict[str, Any]:
 
 
 def canonical(value: Any) -> Any:
-    """A value with list order removed, for comparison."""
+    """A value with list order removed and numbers unified ("22" == 22), for comparison."""
     if isinstance(value, dict):
         return {key: canonical(child) for key, child in sorted(value.items(), key=lambda pair: str(pair[0]))}
     if isinstance(value, list):
-        return sorted(
-            (canonical(item) for item in value), key=lambda item: json.dumps(item, sort_keys=True, default=str)
-        )
+        members = (canonical(item) for item in value)
+        return sorted(members, key=lambda item: json.dumps(item, sort_keys=True, default=str))
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
     return value
 
 
@@ -79,8 +81,47 @@ def _clip(value: Any) -> Any:
     return value
 
 
+def security_group_rules(permissions: Any) -> list[str] | None:
+    """ip_permissions as one readable line per rule ("tcp 22 from 0.0.0.0/0"), or None."""
+    if not isinstance(permissions, list) or not all(isinstance(item, dict) for item in permissions):
+        return None
+    rules = set()
+    for permission in permissions:
+        protocol = str(permission.get("ip_protocol", ""))
+        low, high = permission.get("from_port"), permission.get("to_port")
+        ports = "all" if protocol == "-1" else str(low) if str(low) == str(high) else f"{low}-{high}"
+        sources = [item.get("cidr_ip") for item in permission.get("ip_ranges", [])]
+        sources += [item.get("cidr_ipv6") for item in permission.get("ipv6_ranges", [])]
+        sources += [item.get("prefix_list_id") for item in permission.get("prefix_list_ids", [])]
+        sources += [
+            item.get("group_id") or item.get("group_name") for item in permission.get("user_id_group_pairs", [])
+        ]
+        rules |= {f"{'all' if protocol == '-1' else protocol} {ports} from {source}" for source in sources}
+    return sorted(rules)
+
+
+def list_item(attribute: str, declared: list, actual: list) -> dict[str, Any]:
+    """A list attribute: the whole lists, and which members are missing or extra."""
+    if attribute.rsplit(".", 1)[-1] in ("ip_permissions", "ip_permissions_egress"):
+        declared = security_group_rules(declared) or declared
+        actual = security_group_rules(actual) or actual
+    have = [canonical(member) for member in actual]
+    want = [canonical(member) for member in declared]
+    return {
+        "attribute": attribute,
+        "declared": declared,
+        "actual": actual,
+        "missing": [member for member in want if member not in have],
+        "extra": [member for member in have if member not in want],
+    }
+
+
 def diff_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
-    """The attributes one Ansible diff (before = actual, after = declared) says differ."""
+    """The attributes one Ansible diff (before = actual, after = declared) says differ.
+
+    An attribute that only the actual side has is not declared (the module shows what the API
+    returned): it is not drift, unless the whole declared side is empty (a resource to delete).
+    """
     before, after = diff.get("before"), diff.get("after")
     if isinstance(before, str) or isinstance(after, str):
         if before == after:
@@ -90,19 +131,55 @@ def diff_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
     if not isinstance(before, dict) or not isinstance(after, dict):
         return [] if before == after else [{"attribute": "", "declared": after, "actual": before}]
     flat_before, flat_after = flatten(before), flatten(after)
+    attributes = set(flat_after) if flat_after and after else set(flat_before)
     items = []
-    for attribute in sorted(set(flat_before) | set(flat_after)):
+    for attribute in sorted(attributes):
         actual, declared = flat_before.get(attribute), flat_after.get(attribute)
         if canonical(actual) == canonical(declared):
             continue
-        item = {"attribute": attribute, "declared": declared, "actual": actual}
         if isinstance(actual, list) and isinstance(declared, list):
-            have = [canonical(member) for member in actual]
-            want = [canonical(member) for member in declared]
-            item["missing"] = [member for member in want if member not in have]
-            item["extra"] = [member for member in have if member not in want]
-        items.append(item)
+            items.append(list_item(attribute, declared, actual))
+        else:
+            items.append({"attribute": attribute, "declared": declared, "actual": actual})
     return items
+
+
+def argument_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """For a module that says `changed` without a diff: the arguments it was given that differ
+    from the same-named values it returned (itself, or its first instance)."""
+    arguments = flatten((result.get("invocation") or {}).get("module_args") or {})
+    sources = [result]
+    for key in ("instances", "instance"):
+        found = result.get(key)
+        if isinstance(found, list) and found and isinstance(found[0], dict):
+            sources.append(found[0])
+        elif isinstance(found, dict):
+            sources.append(found)
+    actual_values: dict[str, Any] = {}
+    for source in sources:
+        for path, value in flatten({k: v for k, v in source.items() if k != "invocation"}).items():
+            actual_values.setdefault(path, value)
+    items = []
+    for path, declared in sorted(arguments.items()):
+        if path not in actual_values or not comparable(declared, actual_values[path]):
+            continue
+        actual = actual_values[path]
+        if canonical(declared) != canonical(actual) and str(declared) != str(actual):
+            items.append({"attribute": path, "declared": declared, "actual": actual})
+    return items
+
+
+def comparable(declared: Any, actual: Any) -> bool:
+    """Whether an argument and a returned value of the same name can be compared: scalars of one
+    kind, or non-empty lists of scalars (not ids against objects, not an unset argument)."""
+    if declared is None or declared == NO_LOG_VALUE or declared in ([], {}, ""):
+        return False
+    if isinstance(declared, list):
+        members = [*declared, *(actual if isinstance(actual, list) else [None])]
+        return isinstance(actual, list) and not any(isinstance(member, dict | list) for member in members)
+    if isinstance(declared, bool) or isinstance(actual, bool):
+        return isinstance(declared, bool) and isinstance(actual, bool)
+    return isinstance(declared, str | int | float) and isinstance(actual, str | int | float)
 
 
 def result_items(result: dict[str, Any]) -> list[dict[str, Any]]:
@@ -113,7 +190,7 @@ def result_items(result: dict[str, Any]) -> list[dict[str, Any]]:
         return [dict(item) for item in result["differences"]]
     diffs = result.get("diff")
     diffs = diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []
-    items = [item for diff in diffs for item in diff_items(diff)]
+    items = [item for diff in diffs for item in diff_items(diff)] or argument_items(result)
     return items or [{"attribute": "", "declared": NO_DIFF, "actual": NO_DIFF}]
 
 
