@@ -46,3 +46,7 @@ cost: venv ## monthly estimate of ENV (default local) vs the seed's budget, offl
 .PHONY: drift
 drift: venv ## read-only drift check of ENV (default local): report in reports/, exit 0 none, 2 drift, 1 failed
 	@scripts/drift.sh $(or $(ENV),local)
+
+.PHONY: bench
+bench: venv ## time site.yml (empty, no-op, --check), drift.yml and a host converge beside stock Ansible, against moto
+	@$(VENV)/python bench/bench_provision.py $(BENCH_ARGS)

@@ -12,6 +12,8 @@ fact cache, no mitogen), alternating which goes first. Scenarios:
   noop   site.yml again on the converged stack
   check  site.yml --check on the converged stack
   drift  playbooks/drift.yml on the converged stack (when that playbook exists)
+  hosts  bench/host_converge.yml (roles base and python) again on 1, then 3 booted
+         systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first
 
 Each figure is the median of --runs runs: wall time of the whole ansible-playbook process, the
 AWS requests moto recorded and how many of them write, and the number of tasks the run printed.
@@ -22,6 +24,7 @@ replaces the "## Provisioning" section of docs/benchmarks.md (other sections are
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -52,6 +55,9 @@ SCENARIOS = {
     "check": ("--check on the converged stack", "site.yml", ("--check",)),
     "drift": ("drift run", "playbooks/drift.yml", ()),
 }
+HOST_PLAYBOOK = "bench/host_converge.yml"
+NSPAWN = REPO / "molecule" / "shared" / "nspawn.sh"
+HOST_COUNTS = (1, 3)
 MUST_NOT_WRITE = ("noop", "check", "drift")
 _TASK = re.compile(r"^TASK \[", re.M)
 
@@ -89,6 +95,57 @@ def measure(server: MotoServer, config: str, scenario: str) -> Sample:
     if scenario in MUST_NOT_WRITE and written:
         raise SystemExit(f"bench: {scenario} ({config}) sent {len(written)} writes: {[str(w) for w in written]}")
     return Sample(seconds, len(requests), len(written), len(_TASK.findall(run.output)), run.changed)
+
+
+def boot_hosts(count: int) -> list[dict]:
+    """Boot `count` nspawn hosts; their JSON descriptions (name, address, user, port, identity_file)."""
+    hosts = []
+    for number in range(1, count + 1):
+        created = subprocess.run(
+            [str(NSPAWN), "create", f"bench-host-{number}"], capture_output=True, text=True, check=False
+        )
+        if created.returncode != 0:
+            raise SystemExit(f"bench: nspawn.sh create failed:\n{created.stderr[-3000:]}")
+        hosts.append(json.loads(created.stdout.strip().splitlines()[-1]))
+    return hosts
+
+
+def destroy_hosts(count: int) -> None:
+    for number in range(1, count + 1):
+        subprocess.run([str(NSPAWN), "destroy", f"bench-host-{number}"], capture_output=True, check=False)
+
+
+def host_inventory(hosts: list[dict], path: Path) -> str:
+    lines = ["all:", "  vars:", "    project_name: mensetsu", "    env_name: bench", "  hosts:"]
+    for host in hosts:
+        lines += [
+            f"    {host['name']}:",
+            f"      ansible_host: {host['address']}",
+            f"      ansible_user: {host['user']}",
+            f"      ansible_port: {host['port']}",
+            f"      ansible_ssh_private_key_file: {host['identity_file']}",
+            "      ansible_python_interpreter: /usr/bin/python3",
+        ]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+def measure_hosts(inventory: str, config: str, limit: str) -> Sample:
+    env = {**config_env(config), "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    started = time.monotonic()
+    run = run_playbook(HOST_PLAYBOOK, inventory, env=env, args=("--limit", limit))
+    seconds = time.monotonic() - started
+    if run.returncode != 0:
+        raise SystemExit(f"bench: host converge ({config}, {limit}) failed\n{run}")
+    return Sample(seconds, 0, 0, len(_TASK.findall(run.output)), run.changed)
+
+
+def hosts_unavailable() -> str:
+    if os.geteuid() != 0:
+        return "not root"
+    if not shutil.which("systemd-nspawn"):
+        return "systemd-nspawn is not installed (scripts/host_deps.sh)"
+    return ""
 
 
 def median(samples: list[Sample], attribute: str) -> float:
@@ -138,12 +195,22 @@ def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, contex
     for scenario, by_config in results.items():
         project, stock = by_config["project"], by_config["stock"]
         ratio = median(stock, "seconds") / median(project, "seconds")
+        if scenario.startswith("hosts"):
+            requests = ("-", "-")
+        else:
+            requests = tuple(
+                f"{median(samples, 'requests'):.0f} ({median(samples, 'writes'):.0f})" for samples in (project, stock)
+            )
         rows.append(
             f"| {SCENARIOS[scenario][0]} | {median(project, 'seconds'):.1f} s | {median(stock, 'seconds'):.1f} s "
-            f"| {ratio:.2f}x | {median(project, 'requests'):.0f} ({median(project, 'writes'):.0f}) "
-            f"| {median(stock, 'requests'):.0f} ({median(stock, 'writes'):.0f}) | {median(project, 'tasks'):.0f} "
+            f"| {ratio:.2f}x | {requests[0]} | {requests[1]} | {median(project, 'tasks'):.0f} "
             f"| {median(project, 'changed'):.0f} |"
         )
+    notes = []
+    if "hosts1" in results and "hosts3" in results:
+        for config in CONFIGS:
+            scale = median(results["hosts3"][config], "seconds") / median(results["hosts1"][config], "seconds")
+            notes.append(f"3 hosts / 1 host, {config}: {scale:.2f}x.")
     section = "\n".join(
         [
             SECTION,
@@ -162,6 +229,7 @@ def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, contex
             "|---|---|---|---|---|---|---|---|",
             *rows,
             "",
+            *([" ".join(notes), ""] if notes else []),
         ]
     )
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nMeasured figures; each section says the command.\n"
@@ -174,10 +242,15 @@ def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, contex
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--scenarios", default="first,noop,check,drift")
+    parser.add_argument("--scenarios", default="first,noop,check,drift,hosts")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
     args = parser.parse_args()
     scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    with_hosts = "hosts" in scenarios
+    scenarios = [name for name in scenarios if name != "hosts"]
+    if with_hosts and hosts_unavailable():
+        print(f"bench: no host converge figures: {hosts_unavailable()}", flush=True)
+        with_hosts = False
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
@@ -188,14 +261,15 @@ def main() -> None:
     load_before = os.getloadavg()
     workdir = REPO / ".cache" / "bench-provision"
     shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
     servers: dict[str, MotoServer] = {}
     results: dict[str, dict[str, list[Sample]]] = {name: {c: [] for c in CONFIGS} for name in scenarios}
     try:
-        for config in CONFIGS:
-            (workdir / config).mkdir(parents=True)
+        for config in CONFIGS if scenarios else ():
+            (workdir / config).mkdir()
             servers[config] = start_moto(workdir=workdir / config)
         # Every scenario but the first needs the converged stack: build it when "first" is not measured.
-        if "first" not in scenarios:
+        if scenarios and "first" not in scenarios:
             for config in CONFIGS:
                 measure(servers[config], config, "first")
         for scenario in scenarios:
@@ -211,9 +285,26 @@ def main() -> None:
                         f"changed={sample.changed}",
                         flush=True,
                     )
+        if with_hosts:
+            hosts = boot_hosts(max(HOST_COUNTS))
+            inventory = host_inventory(hosts, workdir / "hosts.yml")
+            for config in CONFIGS:  # converge once (packages installed), untimed
+                measure_hosts(inventory, config, "all")
+            for count in HOST_COUNTS:
+                key = f"hosts{count}"
+                SCENARIOS[key] = (f"host converge, no-op, {count} host{'s' if count > 1 else ''}", HOST_PLAYBOOK, ())
+                results[key] = {c: [] for c in CONFIGS}
+                limit = ",".join(host["name"] for host in hosts[:count])
+                for run in range(args.runs):
+                    for config in CONFIGS if run % 2 == 0 else CONFIGS[::-1]:
+                        sample = measure_hosts(inventory, config, limit)
+                        results[key][config].append(sample)
+                        print(f"bench: {key} {run + 1}/{args.runs} {config}: {sample.seconds:.1f} s", flush=True)
     finally:
         for server in servers.values():
             server.stop()
+        if with_hosts:
+            destroy_hosts(max(HOST_COUNTS))
     context = (
         f"Machine: {machine(load_before, os.getloadavg())}. Versions: {versions()}; project strategy: {strategy()}."
     )
