@@ -6,13 +6,16 @@
 # State: .demo/moto.pid, .demo/moto.log; port MOTO_PORT (default 5055).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# moto records every request when MOTO_ENABLE_RECORDING is set to anything, even "false".
+unset MOTO_ENABLE_RECORDING
 port=${MOTO_PORT:-5055}
 endpoint="http://127.0.0.1:${port}"
 pidfile=.demo/moto.pid
 logfile=.demo/moto.log
 mkdir -p .demo
 
-answers() { curl -fs -o /dev/null --max-time 2 "${endpoint}/moto-api/data.json"; }
+# /moto-api/config is cheap; data.json serializes every resource and takes seconds on a full stack.
+answers() { curl -fs -o /dev/null --max-time 5 "${endpoint}/moto-api/config"; }
 running_pid() {
   [[ -f $pidfile ]] || return 1
   local pid; pid=$(<"$pidfile")
@@ -31,10 +34,10 @@ case "${1:-}" in
       exit 1
     fi
     MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=${MOTO_ACM_VALIDATION_WAIT:-2} \
-      MOTO_ENABLE_RECORDING=false MOTO_RECORDER_FILEPATH="$PWD/.demo/moto_recording" \
+      MOTO_RECORDER_FILEPATH="$PWD/.demo/moto_recording" \
       setsid .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 < /dev/null &
     echo $! >"$pidfile"
-    for _ in $(seq 100); do answers && break; sleep 0.1; done
+    for _ in $(seq 300); do answers && break; sleep 0.1; done
     answers || { echo "moto: did not answer; see $logfile" >&2; exit 1; }
     echo "moto: started (pid $(<"$pidfile")) at ${endpoint}, log ${logfile}"
     ;;

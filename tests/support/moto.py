@@ -68,7 +68,15 @@ class MotoServer:
             requests.extend(self.stop_recording())
 
     def data(self) -> dict:
+        """Every resource the emulator holds (slow on a full stack: seconds)."""
         return json.loads(self._get("/moto-api/data.json"))
+
+    def answers(self) -> bool:
+        try:
+            self._get("/moto-api/config")
+            return True
+        except OSError:
+            return False
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -118,10 +126,8 @@ def start_moto(port: int | None = None, workdir: Path | None = None) -> MotoServ
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"moto_server exited with {process.returncode}; see {workdir / 'moto.log'}")
-        try:
-            server.data()
+        if server.answers():
             return server
-        except OSError:
-            time.sleep(0.1)
+        time.sleep(0.1)
     server.stop()
     raise RuntimeError("moto_server did not answer within 30 s")
