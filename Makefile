@@ -50,3 +50,8 @@ drift: venv ## read-only drift check of ENV (default local): report in reports/,
 .PHONY: bench
 bench: venv ## time site.yml (empty, no-op, --check), drift.yml and a host converge beside stock Ansible, against moto
 	@$(VENV)/python bench/bench_provision.py $(BENCH_ARGS)
+
+.PHONY: teardown
+teardown: venv ## remove ENV's platform (ENV and CONFIRM=<the same name> required; ARGS=--check for the plan)
+	@test -n "$(ENV)" || { echo "teardown: give ENV=<env> and CONFIRM=<env>" >&2; exit 2; }
+	@$(VENV)/ansible-playbook playbooks/teardown.yml -i inventories/$(ENV) -e teardown_confirm=$(CONFIRM) $(ARGS)
