@@ -55,3 +55,7 @@ bench: venv ## time site.yml (empty, no-op, --check), drift.yml and a host conve
 teardown: venv ## remove ENV's platform (ENV and CONFIRM=<the same name> required; ARGS=--check for the plan)
 	@test -n "$(ENV)" || { echo "teardown: give ENV=<env> and CONFIRM=<env>" >&2; exit 2; }
 	@$(VENV)/ansible-playbook playbooks/teardown.yml -i inventories/$(ENV) -e teardown_confirm=$(CONFIRM) $(ARGS)
+
+.PHONY: molecule
+molecule: venv ## the host roles' molecule scenarios on booted systemd-nspawn hosts (S="base python" for some)
+	@scripts/molecule.sh $(S)
