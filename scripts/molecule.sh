@@ -44,19 +44,24 @@ echo "molecule: preparing the Debian 12 rootfs (cached: $(molecule/shared/nspawn
 
 logs=$(mktemp -d /tmp/molecule-logs.XXXXXX)
 jobs_max=${MOLECULE_JOBS:-3}
-declare -A pids started
+declare -A pids
 for scenario in "${scenarios[@]}"; do
   while (($(jobs -rp | wc -l) >= jobs_max)); do wait -n || true; done
   echo "molecule: $scenario started (log: $logs/$scenario.log)"
-  started[$scenario]=$SECONDS
-  molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1 &
+  (
+    start=$SECONDS
+    status=0
+    molecule test -s "$scenario" >"$logs/$scenario.log" 2>&1 || status=$?
+    echo $((SECONDS - start)) >"$logs/$scenario.seconds"
+    exit "$status"
+  ) &
   pids[$scenario]=$!
 done
 
 failed=()
 for scenario in "${scenarios[@]}"; do
   if wait "${pids[$scenario]}"; then
-    echo "molecule: $scenario passed ($(grep -Eo '[0-9]+ passed' "$logs/$scenario.log" | tail -n1 || true); log $logs/$scenario.log)"
+    echo "molecule: $scenario passed in $(cat "$logs/$scenario.seconds") s ($(grep -Eo '[0-9]+ passed' "$logs/$scenario.log" | tail -n1 || true); log $logs/$scenario.log)"
   else
     failed+=("$scenario")
   fi

@@ -19,7 +19,7 @@ set -euo pipefail
 
 SUITE=${NSPAWN_SUITE:-bookworm}
 PACKAGES=${NSPAWN_PACKAGES:-systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,openssh-server,ca-certificates}
-LOGIN_USER=admin # as on Debian's cloud images: key login, passwordless sudo
+LOGIN_USER="admin" # as on Debian's cloud images: key login, passwordless sudo
 STATE_ROOT=${NSPAWN_STATE_DIR:-/run/mensetsu-nspawn}
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/mensetsu-nspawn
 IMAGE_VERSION=2 # bump when the image preparation below changes
@@ -133,6 +133,7 @@ alive() {
 
 container_init() {
   local nspawn=$1 child
+  # shellcheck disable=SC2013 # the file is a space-separated list of pids
   for child in $(cat /proc/"$nspawn"/task/*/children 2>/dev/null); do
     echo "$child"; return
   done
@@ -236,7 +237,7 @@ cmd_destroy() {
       kill -TERM "$pid" 2>/dev/null || true # nspawn asks the container to power off
       for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
       if alive "$pid"; then
-        [[ -n $init ]] && kill -KILL "$init" 2>/dev/null || true
+        if [[ -n $init ]]; then kill -KILL "$init" 2>/dev/null || true; fi
         kill -KILL "$pid" 2>/dev/null || true
       fi
       for _ in $(seq 50); do alive "$pid" || break; sleep 0.1; done
