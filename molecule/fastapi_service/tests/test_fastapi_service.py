@@ -130,7 +130,8 @@ def test_check_mode_on_the_converged_host_changes_nothing():
     run = _playbook("--check")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     recap = {host: int(changed) for host, changed, _, _ in RECAP.findall(run.stdout)}
-    assert recap and set(recap.values()) == {0}, run.stdout[-4000:]
+    changed_tasks = re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?changed: ", run.stdout, re.M)
+    assert recap and set(recap.values()) == {0}, f"changed in check mode: {changed_tasks}"
 
 
 @pytest.fixture
