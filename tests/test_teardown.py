@@ -1,0 +1,291 @@
+"""playbooks/teardown.yml against a converged local stack on a moto server of its own.
+
+The stack is built once for the module (playbooks/provision.yml, with its alarms, alert topic and
+budget, plus object versions in both buckets). Then, in this order:
+the guards refuse before any request; a --check run lists what would go and writes nothing; the
+teardown leaves none of the environment's tagged resources but the kept ones (media bucket, final
+DB snapshot, secrets scheduled for deletion); a second teardown changes nothing and writes nothing;
+teardown_delete_media=true removes the media bucket too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+import pytest
+
+from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.playbook import REPO, PlaybookRun, run_playbook
+from tests.support.requests import AwsRequest, writes
+
+PREFIX = "mensetsu-local"
+INVENTORY = "inventories/local"
+# The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
+PROD_INVENTORY = "inventories/prod/hosts.yml"
+PLAYBOOK = "playbooks/teardown.yml"
+CONFIRM = {"teardown_confirm": "local"}
+ACCOUNT = "123456789012"
+SECRETS = ["db", "redis", "openai-api-key", "google-cloud-credentials", "heygen-api-key"]
+STAMP = r"\d{8}-\d{6}"
+
+
+def client_for(server: MotoServer):
+    def make(service: str, region: str = REGION):
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=server.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # moto's fixed dummy credentials
+        )
+
+    return make
+
+
+def put_versions(s3, bucket: str, key: str) -> None:
+    """Three versions and a delete marker of one key, plus a live object, under the bucket's TLS-only
+    policy (moto ignores its condition, so it is lifted while the objects are written)."""
+    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    s3.delete_bucket_policy(Bucket=bucket)
+    for version in range(3):
+        s3.put_object(Bucket=bucket, Key=key, Body=f"version {version}".encode())
+    s3.delete_object(Bucket=bucket, Key=key)
+    s3.put_object(Bucket=bucket, Key="kept.txt", Body=b"live")
+    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+
+
+def version_count(s3, bucket: str) -> int:
+    listing = s3.list_object_versions(Bucket=bucket)
+    return len(listing.get("Versions", [])) + len(listing.get("DeleteMarkers", []))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    workdir = tmp_path_factory.mktemp("moto-teardown")
+    server = start_moto(workdir=workdir)
+    try:
+        # The AWS platform only (site.yml's later stages configure hosts and publish, which a
+        # teardown does not undo: the hosts go with their instances, the build with its bucket).
+        built = run_playbook("playbooks/provision.yml", INVENTORY, env=server.env)
+        assert built.returncode == 0, str(built)
+        s3 = client_for(server)("s3")
+        put_versions(s3, f"{PREFIX}-static", "index.html")
+        put_versions(s3, f"{PREFIX}-media", "recordings/interview-1.webm")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(stack: MotoServer):
+    return client_for(stack)
+
+
+@pytest.fixture(scope="module")
+def teardown(stack: MotoServer) -> tuple[PlaybookRun, list[AwsRequest], list[str]]:
+    """The real teardown, with the requests it sent (parsed, and their recorded bodies)."""
+    with stack.recording_requests() as requests:
+        run = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars=CONFIRM)
+    raw = [json.loads(line) for line in stack.recording.read_text().splitlines() if line.strip()]
+    return run, requests, [body_of(entry) for entry in raw]
+
+
+def body_of(entry: dict) -> str:
+    body = entry.get("body") or ""
+    if entry.get("body_encoded"):
+        body = base64.b64decode(body).decode(errors="replace")
+    return body
+
+
+def label(request: AwsRequest) -> str:
+    """The API action of a write; REST APIs (Route 53, CloudFront, S3) say it with method and path."""
+    if request.action:
+        return request.action
+    path = urlparse(request.url).path
+    if request.service == "route53" and request.method == "POST" and path.rstrip("/").endswith("/rrset"):
+        return "ChangeResourceRecordSets"
+    if request.service == "route53" and request.method == "DELETE" and "/hostedzone/" in path:
+        return "DeleteHostedZone"
+    if request.service == "cloudfront" and request.method == "DELETE" and "/distribution/" in path:
+        return "DeleteDistribution"
+    return f"{request.service} {request.method} {path}"
+
+
+def tagged_arns(client) -> list[str]:
+    filters = [{"Key": "Project", "Values": ["mensetsu"]}, {"Key": "Environment", "Values": ["local"]}]
+    arns: set[str] = set()
+    for region in (REGION, "us-east-1"):
+        tagging = client("resourcegroupstaggingapi", region)
+        for page in tagging.get_paginator("get_resources").paginate(TagFilters=filters):
+            arns |= {item["ResourceARN"] for item in page["ResourceTagMappingList"]}
+    return sorted(arns)
+
+
+@pytest.mark.parametrize(
+    ("inventory", "extra_vars", "refusal"),
+    [
+        pytest.param(PROD_INVENTORY, {}, "teardown_confirm: refusing to remove prod", id="prod-no-guard"),
+        pytest.param(
+            PROD_INVENTORY,
+            {"teardown_confirm": "prod"},
+            "teardown_lift_deletion_protection: prod is protected",
+            id="prod-confirm-only",
+        ),
+        pytest.param(
+            INVENTORY, {"teardown_confirm": "prod"}, "teardown_confirm: refusing to remove local", id="local-wrong-name"
+        ),
+    ],
+)
+def test_guards_refuse_before_any_request(stack, inventory, extra_vars, refusal):
+    with stack.recording_requests() as requests:
+        run = run_playbook(PLAYBOOK, inventory, env=stack.env, extra_vars=extra_vars)
+    assert run.returncode != 0, str(run)
+    assert refusal in " ".join(run.output.split()), str(run)
+    assert requests == [], [str(r) for r in requests]
+
+
+def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
+    with stack.recording_requests() as requests:
+        check = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars=CONFIRM, check=True, diff=True)
+    assert check.returncode == 0, str(check)
+    assert check.changed > 10, str(check)
+    assert requests, "the check run read nothing"
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
+    instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-app-1"]}])
+    instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
+    plan = check.output.split("Say what the teardown removes and what it keeps", 1)[1]
+    for expected in (instance_id, f"{PREFIX}-db", f"{PREFIX}-static", f"{PREFIX}-alb-target-5xx"):
+        assert expected in plan, f"{expected} missing from the plan"
+    assert re.search(rf"database_final_snapshot: {PREFIX}-db-final-{STAMP}", plan), plan[:3000]
+    assert re.search(rf"media_bucket: {PREFIX}-media", plan), plan[:3000]
+    # Nothing went: the balancer, the database and every object version are still there.
+    assert client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"]
+    assert client("rds").describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"]
+    assert version_count(client("s3"), f"{PREFIX}-static") == 5
+
+
+def test_teardown_runs_in_dependency_order(teardown):
+    run, requests, _ = teardown
+    assert run.returncode == 0, str(run)
+    assert run.changed > 10, str(run)
+    order = [label(request) for request in writes(requests)]
+
+    def first(action: str) -> int:
+        assert action in order, f"{action} was never sent: {order}"
+        return order.index(action)
+
+    def last(action: str) -> int:
+        return len(order) - 1 - order[::-1].index(action)
+
+    assert last("DeleteAlarms") < first("ChangeResourceRecordSets")
+    assert last("ChangeResourceRecordSets") < first("DeleteDistribution") < first("DeleteLoadBalancer")
+    assert first("DeleteLoadBalancer") < first("DeleteCertificate")
+    assert first("TerminateInstances") < first("DeleteSecurityGroup")
+    assert first("DeleteDBInstance") < first("DeleteDBSubnetGroup") < first("DeleteSecurityGroup")
+    assert first("DeleteReplicationGroup") < first("DeleteSecurityGroup")
+    assert last("DeleteSecurityGroup") < first("DeleteSubnet") < first("DeleteVpc")
+    assert last("DeleteVpc") < first("DeleteSecret") and last("DeleteSecret") < first("DeleteHostedZone")
+
+
+def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
+    left = tagged_arns(client)
+    kept = {
+        f"arn:aws:s3:::{PREFIX}-media",
+        f"arn:aws:elasticache:{REGION}:{ACCOUNT}:replicationgroup:{PREFIX}-redis",  # moto: "deleting" for ever
+    }
+    unexpected = [
+        arn
+        for arn in left
+        if arn not in kept
+        and not re.fullmatch(rf"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:{PREFIX}-db-final-{STAMP}", arn)
+        and not re.fullmatch(rf"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:mensetsu/local/.+", arn)
+        and not arn.startswith(f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/")  # checked terminated below
+    ]
+    assert unexpected == []
+
+
+def test_network_compute_and_edge_are_gone(teardown, client):
+    ec2 = client("ec2")
+    tag = [{"Name": "tag:Project", "Values": ["mensetsu"]}, {"Name": "tag:Environment", "Values": ["local"]}]
+    assert ec2.describe_vpcs(Filters=tag)["Vpcs"] == []
+    assert ec2.describe_subnets(Filters=tag)["Subnets"] == []
+    assert ec2.describe_security_groups(Filters=tag)["SecurityGroups"] == []
+    assert ec2.describe_internet_gateways(Filters=tag)["InternetGateways"] == []
+    live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    assert ec2.describe_instances(Filters=tag + live)["Reservations"] == []
+    assert ec2.describe_key_pairs()["KeyPairs"] == []
+    elb = client("elbv2")
+    assert elb.describe_load_balancers()["LoadBalancers"] == []
+    assert elb.describe_target_groups()["TargetGroups"] == []
+    cloudfront = client("cloudfront", "us-east-1")
+    assert cloudfront.list_distributions()["DistributionList"].get("Items", []) == []
+    assert cloudfront.list_origin_access_controls()["OriginAccessControlList"].get("Items", []) == []
+    for region in (REGION, "us-east-1"):
+        assert client("acm", region).list_certificates()["CertificateSummaryList"] == []
+    assert client("route53", "us-east-1").list_hosted_zones()["HostedZones"] == []
+    iam = client("iam")
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == f"{PREFIX}-app"]
+    assert iam.list_instance_profiles()["InstanceProfiles"] == []
+    assert client("sns").list_topics()["Topics"] == []
+    assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"] == []
+    assert client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+
+
+def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):
+    _, _, bodies = teardown
+    rds = client("rds")
+    assert rds.describe_db_instances()["DBInstances"] == []
+    snapshots = [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
+    assert len(snapshots) == 1 and re.fullmatch(rf"{PREFIX}-db-final-{STAMP}", snapshots[0]), snapshots
+    assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
+    group = client("elasticache").describe_replication_groups()["ReplicationGroups"]
+    assert [(g["ReplicationGroupId"], g["Status"]) for g in group] == [(f"{PREFIX}-redis", "deleting")]
+    # moto keeps no ElastiCache snapshot: check what AWS would have been asked for.
+    deletes = [body for body in bodies if "Action=DeleteReplicationGroup" in body]
+    assert len(deletes) == 1 and re.search(rf"FinalSnapshotIdentifier={PREFIX}-redis-final-{STAMP}", deletes[0])
+    secrets = client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"]
+    assert sorted(s["Name"] for s in secrets) == sorted(f"mensetsu/local/{name}" for name in SECRETS)
+    assert all(s.get("DeletedDate") for s in secrets), "a secret was not scheduled for deletion"
+
+
+def test_static_bucket_is_emptied_and_deleted_and_media_is_kept(teardown, client):
+    s3 = client("s3")
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [f"{PREFIX}-media"]
+    assert version_count(s3, f"{PREFIX}-media") == 5
+    assert f"Kept {PREFIX}-media and its recordings" in " ".join(teardown[0].output.split())
+
+
+def test_second_teardown_changes_nothing_and_writes_nothing(teardown, stack):
+    with stack.recording_requests() as requests:
+        again = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars=CONFIRM)
+    assert again.returncode == 0, str(again)
+    assert again.changed == 0, str(again)
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
+
+
+def test_delete_media_empties_and_deletes_the_media_bucket(teardown, stack, client):
+    run = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars={**CONFIRM, "teardown_delete_media": True})
+    assert run.returncode == 0, str(run)
+    assert run.changed == 2, str(run)  # emptied, deleted
+    assert client("s3").list_buckets()["Buckets"] == []
+
+
+def test_teardown_parses_for_dev_and_prod():
+    for inventory in ("inventories/dev/hosts.yml", PROD_INVENTORY):
+        result = run_playbook(PLAYBOOK, inventory, args=("--syntax-check",), env={"AWS_ENDPOINT_URL": ""})
+        assert result.returncode == 0, str(result)
+
+
+def test_module_documentation_renders():
+    ansible_doc = Path(sys.executable).with_name("ansible-doc")
+    command = [str(ansible_doc), "-M", "roles/aws_teardown/library", "s3_bucket_empty"]
+    doc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
+    assert doc.returncode == 0 and "check mode" in " ".join(doc.stdout.split()), doc.stderr
