@@ -1,8 +1,9 @@
 """playbooks/teardown.yml against a converged local stack on a moto server of its own.
 
 The stack is built once for the module (playbooks/provision.yml, with its alarms, alert topic and
-budget, plus object versions in both buckets). Then, in this order:
-the guards refuse before any request; a --check run lists what would go and writes nothing; the
+budget, plus object versions in both buckets and deletion protection on the database). Then, in
+this order: the guards refuse before any request, and a protected database before any write
+without teardown_lift_deletion_protection; a --check run lists what would go and writes nothing; the
 teardown leaves none of the environment's tagged resources but the kept ones (media bucket, final
 DB snapshot, secrets scheduled for deletion); a second teardown changes nothing and writes nothing;
 teardown_delete_media=true removes the media bucket too.
@@ -31,10 +32,18 @@ INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
 PLAYBOOK = "playbooks/teardown.yml"
-CONFIRM = {"teardown_confirm": "local"}
+# The stack's database gets deletion protection (as prod has), so the teardown must lift it.
+CONFIRM = {"teardown_confirm": "local", "teardown_lift_deletion_protection": True}
 ACCOUNT = "123456789012"
 SECRETS = ["db", "redis", "openai-api-key", "google-cloud-credentials", "heygen-api-key"]
 STAMP = r"\d{8}-\d{6}"
+MONITORING_PLAYBOOK = """---
+- name: Put the environment's alert topic, alarms and budget
+  hosts: localhost
+  gather_facts: false
+  environment: "{{ aws_env }}"
+  roles: [aws_monitoring, aws_budget]
+"""
 
 
 def client_for(server: MotoServer):
@@ -76,6 +85,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
         # teardown does not undo: the hosts go with their instances, the build with its bucket).
         built = run_playbook("playbooks/provision.yml", INVENTORY, env=server.env)
         assert built.returncode == 0, str(built)
+        if "aws_monitoring" not in (REPO / "playbooks" / "provision.yml").read_text():
+            # Until provision.yml runs them: the alarms, alert topic and budget the teardown removes.
+            playbook = workdir / "monitoring.yml"
+            playbook.write_text(MONITORING_PLAYBOOK)
+            monitored = run_playbook(str(playbook), INVENTORY, env={**server.env, "AWS_MAX_ATTEMPTS": "1"})
+            assert monitored.returncode == 0, str(monitored)
+        client_for(server)("rds").modify_db_instance(
+            DBInstanceIdentifier=f"{PREFIX}-db", DeletionProtection=True, ApplyImmediately=True
+        )
         s3 = client_for(server)("s3")
         put_versions(s3, f"{PREFIX}-static", "index.html")
         put_versions(s3, f"{PREFIX}-media", "recordings/interview-1.webm")
@@ -150,6 +168,14 @@ def test_guards_refuse_before_any_request(stack, inventory, extra_vars, refusal)
     assert run.returncode != 0, str(run)
     assert refusal in " ".join(run.output.split()), str(run)
     assert requests == [], [str(r) for r in requests]
+
+
+def test_a_protected_database_stops_the_teardown_before_any_write(stack, client):
+    with stack.recording_requests() as requests:
+        run = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars={"teardown_confirm": "local"})
+    assert run.returncode != 0, str(run)
+    assert f"{PREFIX}-db has deletion protection on" in " ".join(run.output.split()), str(run)
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
 
 
 def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
@@ -242,7 +268,7 @@ def test_network_compute_and_edge_are_gone(teardown, client):
 def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):
     _, _, bodies = teardown
     rds = client("rds")
-    assert rds.describe_db_instances()["DBInstances"] == []
+    assert rds.describe_db_instances()["DBInstances"] == [], "the protected database was not lifted and deleted"
     snapshots = [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
     assert len(snapshots) == 1 and re.fullmatch(rf"{PREFIX}-db-final-{STAMP}", snapshots[0]), snapshots
     assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
