@@ -28,7 +28,9 @@ trap 'rm -f "$pointer"' EXIT
 export DRIFT_ENV=$env_name DRIFT_REPORT_DIR=${DRIFT_REPORT_DIR:-reports} DRIFT_REPORT_POINTER=$pointer
 export ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,drift_report"
 
-ansible-playbook playbooks/drift.yml -i "$inventory" "$@"
+# The plays force check mode; --check also sets ansible_check_mode, which roles branch on (e.g. to
+# run a long creation in the foreground instead of as a background job to await).
+ansible-playbook playbooks/drift.yml -i "$inventory" --check --diff "$@"
 run_status=$?
 
 report=$(head -n1 "$pointer")
