@@ -7,49 +7,56 @@
 #      never read as "no drift"
 # Usage: scripts/drift.sh [ENV] [ansible-playbook options...]   (ENV defaults to $ENV, then local)
 set -uo pipefail
-cd "$(dirname "$0")/.."
-if [[ $# -gt 0 && $1 != -* ]]; then
-  env_name=$1
-  shift
-else
-  env_name=${ENV:-local}
-fi
-inventory="inventories/$env_name"
-if [[ ! -d $inventory ]]; then
-  echo "drift: no inventory $inventory" >&2
-  exit 1
-fi
-if [[ -x .venv/bin/ansible-playbook ]]; then
-  export PATH="$PWD/.venv/bin:$PATH"
-fi
 
-pointer=$(mktemp)
-trap 'rm -f "$pointer"' EXIT
-export DRIFT_ENV=$env_name DRIFT_REPORT_DIR=${DRIFT_REPORT_DIR:-reports} DRIFT_REPORT_POINTER=$pointer
-export ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,drift_report"
-
-# The plays force check mode; --check also sets ansible_check_mode, which roles branch on (e.g. to
-# run a long creation in the foreground instead of as a background job to await).
-ansible-playbook playbooks/drift.yml -i "$inventory" --check --diff "$@"
-run_status=$?
-
-report=$(head -n1 "$pointer")
-if [[ -z $report || ! -f $report ]]; then
-  echo "drift: FAILED: the run ended without a report (ansible-playbook exit $run_status)" >&2
-  exit 1
-fi
-status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$report") || status=unreadable
-echo
-cat "${report%.json}.md"
-if [[ $run_status -ne 0 || $status == failed || $status == unreadable ]]; then
-  echo "drift: FAILED: the run itself failed (ansible-playbook exit $run_status, report status $status): this is not a drift result" >&2
-  exit 1
-fi
-case $status in
-  clean) exit 0 ;;
-  drift) exit 2 ;;
-  *)
-    echo "drift: FAILED: unknown report status '$status'" >&2
+# The whole script is one function, read before it runs: a checkout updated (git pull) while a
+# scheduled run is in progress cannot change what this run executes.
+main() {
+  cd "$(dirname "$0")/.."
+  if [[ $# -gt 0 && $1 != -* ]]; then
+    env_name=$1
+    shift
+  else
+    env_name=${ENV:-local}
+  fi
+  inventory="inventories/$env_name"
+  if [[ ! -d $inventory ]]; then
+    echo "drift: no inventory $inventory" >&2
     exit 1
-    ;;
-esac
+  fi
+  if [[ -x .venv/bin/ansible-playbook ]]; then
+    export PATH="$PWD/.venv/bin:$PATH"
+  fi
+
+  pointer=$(mktemp)
+  trap 'rm -f "$pointer"' EXIT
+  export DRIFT_ENV=$env_name DRIFT_REPORT_DIR=${DRIFT_REPORT_DIR:-reports} DRIFT_REPORT_POINTER=$pointer
+  export ANSIBLE_CALLBACKS_ENABLED="ansible.posix.profile_tasks,drift_report"
+
+  # The plays force check mode; --check also sets ansible_check_mode, which roles branch on (e.g. to
+  # run a long creation in the foreground instead of as a background job to await).
+  ansible-playbook playbooks/drift.yml -i "$inventory" --check --diff "$@"
+  run_status=$?
+
+  report=$(head -n1 "$pointer")
+  if [[ -z $report || ! -f $report ]]; then
+    echo "drift: FAILED: the run ended without a report (ansible-playbook exit $run_status)" >&2
+    exit 1
+  fi
+  status=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["status"])' "$report") || status=unreadable
+  echo
+  cat "${report%.json}.md"
+  if [[ $run_status -ne 0 || $status == failed || $status == unreadable ]]; then
+    echo "drift: FAILED: the run itself failed (ansible-playbook exit $run_status, report status $status): this is not a drift result" >&2
+    exit 1
+  fi
+  case $status in
+    clean) exit 0 ;;
+    drift) exit 2 ;;
+    *)
+      echo "drift: FAILED: unknown report status '$status'" >&2
+      exit 1
+      ;;
+  esac
+}
+
+main "$@"
