@@ -62,13 +62,19 @@ def client_for(server: MotoServer):
 def put_versions(s3, bucket: str, key: str) -> None:
     """Three versions and a delete marker of one key, plus a live object, under the bucket's TLS-only
     policy (moto ignores its condition, so it is lifted while the objects are written)."""
-    policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    try:
+        policy = s3.get_bucket_policy(Bucket=bucket)["Policy"]
+    except s3.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchBucketPolicy":
+            raise
+        policy = None
     s3.delete_bucket_policy(Bucket=bucket)
     for version in range(3):
         s3.put_object(Bucket=bucket, Key=key, Body=f"version {version}".encode())
     s3.delete_object(Bucket=bucket, Key=key)
     s3.put_object(Bucket=bucket, Key="kept.txt", Body=b"live")
-    s3.put_bucket_policy(Bucket=bucket, Policy=policy)
+    if policy:
+        s3.put_bucket_policy(Bucket=bucket, Policy=policy)
 
 
 def version_count(s3, bucket: str) -> int:
