@@ -107,4 +107,6 @@ def test_the_api_key_credential_feeds_the_variables_provisioning_reads() -> None
     assert all(field.get("secret") is True for field in inputs["fields"]), "API keys must be secret fields"
     settings = "".join(path.read_text() for path in sorted((REPO / "inventories").glob("*/group_vars/**/*.yml")))
     read_by_provisioning = set(re.findall(r"lookup\('ansible\.builtin\.env', '([A-Z_]+)'\)", settings))
-    assert set(injectors["env"]) == read_by_provisioning - {"AWS_ENDPOINT_URL"}
+    # The emulator's endpoint and the administrators' public SSH key are no API keys.
+    assert set(injectors["env"]) == read_by_provisioning - {"AWS_ENDPOINT_URL", "ADMIN_SSH_PUBLIC_KEY"}
+    assert "ADMIN_SSH_PUBLIC_KEY" in (REPO / "docs" / "awx.md").read_text()
