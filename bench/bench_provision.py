@@ -8,9 +8,9 @@ same command under the project's ansible.cfg ("project") and under bench/stock.c
 only the paths to the project's roles, modules and plugins; linear strategy, no pipelining, no
 fact cache, no mitogen), alternating which goes first. Scenarios:
 
-  first  site.yml on an empty account (the server is reset before each run)
-  noop   site.yml again on the converged stack
-  check  site.yml --check on the converged stack
+  first  playbooks/provision.yml on an empty account (the server is reset before each run)
+  noop   provision.yml again on the converged stack
+  check  provision.yml --check on the converged stack
   drift  playbooks/drift.yml on the converged stack (when that playbook exists)
   hosts  bench/host_converge.yml (roles base and python) again on 1, then 3 booted
          systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first
@@ -49,10 +49,11 @@ SECTION = "## Provisioning"
 STOCK_CFG = REPO / "bench" / "stock.cfg"
 INVENTORY = "inventories/local"
 CONFIGS = ("project", "stock")
+PROVISION = "playbooks/provision.yml"
 SCENARIOS = {
-    "first": ("site.yml from empty", "site.yml", ()),
-    "noop": ("no-op converge", "site.yml", ()),
-    "check": ("--check on the converged stack", "site.yml", ("--check",)),
+    "first": ("provision.yml from empty", PROVISION, ()),
+    "noop": ("no-op converge", PROVISION, ()),
+    "check": ("--check on the converged stack", PROVISION, ("--check",)),
     "drift": ("drift run", "playbooks/drift.yml", ()),
 }
 HOST_PLAYBOOK = "bench/host_converge.yml"
