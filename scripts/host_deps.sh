@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages that the molecule test hosts need on the machine that boots
-# them (systemd-nspawn, debootstrap, iproute2, iptables, OpenSSH client), only when missing.
+# them (systemd-nspawn, debootstrap, iproute2, iptables, OpenSSH client), and graphviz for the
+# architecture picture's render test, only when missing.
 # Idempotent: when everything is present it installs nothing and touches no package list.
 # Needs root (apt-get); prints why and exits 1 otherwise.
 set -euo pipefail
@@ -16,6 +17,7 @@ declare -A wanted=(
   [nsenter]=util-linux
   [curl]=curl
   [flock]=util-linux
+  [dot]=graphviz
 )
 
 missing=()
