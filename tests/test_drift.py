@@ -18,11 +18,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 import yaml
 
-from tests.support.moto import REGION, REPO, MotoServer, free_port, start_moto
+from tests.support.moto import REPO, MotoServer, free_port, start_moto
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
@@ -94,16 +93,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(server: MotoServer):
-    def make(service: str, region: str = REGION):
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=server.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return make
+    return server.client
 
 
 def make_drift(client) -> dict[str, str]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
@@ -39,16 +38,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[MotoServer
 def client(stack: tuple[MotoServer, PlaybookRun]):
     server, _ = stack
 
-    def make(service: str, region: str = REGION):
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=server.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-
-    return make
+    return server.client
 
 
 def tags(resource: dict, key: str = "Tags") -> dict[str, str]:

@@ -20,10 +20,9 @@ import urllib.request
 from collections.abc import Iterator
 from urllib.parse import urlparse
 
-import boto3
 import pytest
 
-from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.moto import MotoServer, start_moto
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
@@ -50,13 +49,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
 
 
 def app_hosts_exist(server: MotoServer) -> bool:
-    ec2 = boto3.client(
-        "ec2",
-        region_name=REGION,
-        endpoint_url=server.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ec2 = server.client("ec2")
     reservations = ec2.describe_instances(Filters=[{"Name": "tag:Role", "Values": ["app"]}])["Reservations"]
     return bool(reservations)
 

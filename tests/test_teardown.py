@@ -20,7 +20,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
@@ -47,16 +46,7 @@ MONITORING_PLAYBOOK = """---
 
 
 def client_for(server: MotoServer):
-    def make(service: str, region: str = REGION):
-        return boto3.client(
-            service,
-            region_name=region,
-            endpoint_url=server.endpoint,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # moto's fixed dummy credentials
-        )
-
-    return make
+    return server.client
 
 
 def put_versions(s3, bucket: str, key: str) -> None:

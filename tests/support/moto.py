@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
+
 from .requests import AwsRequest, parse_recording
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,6 +46,16 @@ class MotoServer:
     def _get(self, path: str) -> bytes:
         with urllib.request.urlopen(self.endpoint + path, timeout=30) as response:
             return response.read()
+
+    def client(self, service: str, region: str = REGION):
+        """A boto3 client for this emulator, with moto's dummy credentials."""
+        return boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self.endpoint,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def reset(self) -> None:
         """Forget every resource (a fresh, empty account)."""
