@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.support.drift import VENV_BIN, run_drift
 from tests.support.moto import REPO, MotoServer, free_port, start_moto
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
@@ -30,51 +29,6 @@ INVENTORY = "inventories/local"
 # The converges leave the static bucket's objects alone: the drift run does not compare them.
 SKIP_STATIC = ("--skip-tags", "static")
 ADMIN = "192.0.2.10/32"  # inventories/local admin_cidr
-VENV_BIN = Path(REPO) / ".venv" / "bin"
-
-
-@dataclass
-class DriftRun:
-    returncode: int
-    output: str
-    report: dict
-    markdown: str
-
-    def __str__(self) -> str:
-        return f"(exit {self.returncode})\n{self.output[-8000:]}"
-
-    def items(self, resource: str = "", attribute: str = "") -> list[dict]:
-        return [
-            item
-            for item in self.report.get("items", [])
-            if resource in item["resource"]
-            and (not attribute or item["attribute"] == attribute or item["attribute"].endswith("." + attribute))
-        ]
-
-
-def run_drift(env: dict[str, str], report_dir: Path) -> DriftRun:
-    """scripts/drift.sh local, with its report written under report_dir."""
-    before = set(report_dir.glob("drift-*.json"))
-    full_env = {
-        **os.environ,
-        **env,
-        "DRIFT_REPORT_DIR": str(report_dir),
-        "ANSIBLE_NOCOLOR": "1",
-        "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
-    }
-    completed = subprocess.run(
-        [str(Path(REPO) / "scripts" / "drift.sh"), "local"],
-        cwd=REPO,
-        env=full_env,
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        check=False,
-    )
-    new = sorted(set(report_dir.glob("drift-*.json")) - before)
-    report = json.loads(new[-1].read_text()) if new else {}
-    markdown = new[-1].with_suffix(".md").read_text() if new else ""
-    return DriftRun(completed.returncode, completed.stdout + completed.stderr, report, markdown)
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +269,48 @@ def test_a_change_without_a_diff_is_explained_by_the_arguments_that_differ():
     ]
     unexplained = callback.result_items({"changed": True, "invocation": {"module_args": {"name": "x"}}})
     assert unexplained[0]["declared"] == callback.NO_DIFF
+
+
+def test_a_hand_edited_file_is_reported_by_its_path_and_the_lines_that_differ():
+    callback = load_callback()
+    declared = "[Service]\nUser=app\nNoNewPrivileges=yes\nProtectSystem=strict\n"
+    actual = "[Service]\nUser=app\nNoNewPrivileges=no\nProtectSystem=strict\nEnvironment=DEBUG=1\n"
+    diff = {
+        "before": actual,
+        "after": declared,
+        "before_header": "/etc/systemd/system/interview-api.service",
+        "after_header": "/root/.ansible/tmp/ansible-local-1/tmpabc/service.j2",
+    }
+    assert callback.diff_items(diff) == [
+        {
+            "attribute": "content of /etc/systemd/system/interview-api.service",
+            "declared": "3: NoNewPrivileges=yes",
+            "actual": "3: NoNewPrivileges=no\n5: Environment=DEBUG=1",
+        }
+    ]
+    assert callback.diff_items({**diff, "before": ""})[0]["actual"] == "(absent)", "a removed file"
+    assert callback.diff_items({**diff, "before": declared}) == []
+
+
+def test_a_stopped_or_disabled_service_is_reported_with_its_declared_and_actual_state():
+    callback = load_callback()
+    started = {
+        "changed": True,
+        "name": "interview-api.service",
+        "status": {"ActiveState": "inactive", "UnitFileState": "enabled"},
+        "invocation": {"module_args": {"name": "interview-api.service", "state": "started", "enabled": None}},
+    }
+    assert callback.result_items(started, "ansible.builtin.systemd_service") == [
+        {"attribute": "interview-api.service state", "declared": "active", "actual": "inactive"}
+    ]
+    enabled = {
+        **started,
+        "status": {"ActiveState": "active", "UnitFileState": "disabled"},
+        "invocation": {"module_args": {"name": "interview-api.service", "state": None, "enabled": True}},
+    }
+    assert callback.result_items(enabled, "ansible.legacy.systemd_service") == [
+        {"attribute": "interview-api.service enabled", "declared": "enabled", "actual": "disabled"}
+    ]
 
 
 def test_a_failed_report_says_it_is_not_a_clean_result():

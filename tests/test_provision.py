@@ -254,7 +254,9 @@ def test_second_run_changes_nothing_and_writes_nothing(stack):
 def test_check_run_on_the_converged_stack_changes_nothing_and_writes_nothing(stack):
     server, _ = stack
     with server.recording_requests() as requests:
-        check = run_playbook("site.yml", INVENTORY, env=server.env, extra_vars=AS_ON_AWS, check=True, diff=True, args=SKIP_STATIC)
+        check = run_playbook(
+            "site.yml", INVENTORY, env=server.env, extra_vars=AS_ON_AWS, check=True, diff=True, args=SKIP_STATIC
+        )
     assert check.returncode == 0, str(check)
     assert check.changed == 0, str(check)
     assert requests, "the check run read nothing: it did not look at the stack"

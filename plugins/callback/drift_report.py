@@ -34,11 +34,13 @@ options:
 """
 
 import datetime
+import difflib
 import json
 import os
 from pathlib import Path
 from typing import Any
 
+from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
 HIDDEN = "(hidden: no_log)"
@@ -124,10 +126,7 @@ def diff_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
     """
     before, after = diff.get("before"), diff.get("after")
     if isinstance(before, str) or isinstance(after, str):
-        if before == after:
-            return []
-        header = diff.get("after_header") or diff.get("before_header") or "content"
-        return [{"attribute": str(header), "declared": _clip(after), "actual": _clip(before)}]
+        return text_items(diff)
     if not isinstance(before, dict) or not isinstance(after, dict):
         return [] if before == after else [{"attribute": "", "declared": after, "actual": before}]
     flat_before, flat_after = flatten(before), flatten(after)
@@ -141,6 +140,60 @@ def diff_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
             items.append(list_item(attribute, declared, actual))
         else:
             items.append({"attribute": attribute, "declared": declared, "actual": actual})
+    return items
+
+
+def text_items(diff: dict[str, Any]) -> list[dict[str, Any]]:
+    """A file's diff: the lines only the declared content has against those only the actual one
+    has, numbered ("14: NoNewPrivileges=yes"), under the file's path (the diff's before_header;
+    a template's after_header is a temporary path on the controller)."""
+    before, after = diff.get("before") or "", diff.get("after") or ""
+    if before == after:
+        return []
+    header = diff.get("before_header") or diff.get("after_header") or "content"
+    actual_lines, declared_lines = str(before).splitlines(), str(after).splitlines()
+    declared, actual = [], []
+    matcher = difflib.SequenceMatcher(a=actual_lines, b=declared_lines, autojunk=False)
+    for tag, a_low, a_high, b_low, b_high in matcher.get_opcodes():
+        if tag != "equal":
+            actual += [f"{number + 1}: {line}" for number, line in enumerate(actual_lines[a_low:a_high], a_low)]
+            declared += [f"{number + 1}: {line}" for number, line in enumerate(declared_lines[b_low:b_high], b_low)]
+    return [
+        {
+            "attribute": f"content of {header}",
+            "declared": _clip("\n".join(declared)) if declared else "(no line)" if after else "(absent)",
+            "actual": _clip("\n".join(actual)) if actual else "(no line)" if before else "(absent)",
+        }
+    ]
+
+
+# systemd's ActiveState for each declared `state` of ansible.builtin.systemd_service / systemd / service.
+SERVICE_STATES = {"started": "active", "restarted": "active", "reloaded": "active", "stopped": "inactive"}
+SERVICE_ACTIONS = {
+    "ansible.builtin.systemd_service",
+    "ansible.builtin.systemd",
+    "ansible.builtin.service",
+    "ansible.legacy.systemd_service",
+    "ansible.legacy.systemd",
+    "ansible.legacy.service",
+}
+
+
+def service_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """A systemd unit's declared state and enablement against what systemd answered (the module
+    reports `changed` in check mode without a diff, but returns the unit's properties)."""
+    arguments = (result.get("invocation") or {}).get("module_args") or {}
+    status = result.get("status") if isinstance(result.get("status"), dict) else {}
+    unit = arguments.get("name") or result.get("name") or "unit"
+    items = []
+    declared_state = SERVICE_STATES.get(str(arguments.get("state")))
+    if declared_state and status.get("ActiveState") and status["ActiveState"] != declared_state:
+        items.append({"attribute": f"{unit} state", "declared": declared_state, "actual": status["ActiveState"]})
+    if arguments.get("enabled") is not None and status.get("UnitFileState"):
+        declared_enabled = "enabled" if arguments["enabled"] else "disabled"
+        actual_enabled = status["UnitFileState"]
+        if actual_enabled != declared_enabled:
+            items.append({"attribute": f"{unit} enabled", "declared": declared_enabled, "actual": actual_enabled})
     return items
 
 
@@ -182,12 +235,14 @@ def comparable(declared: Any, actual: Any) -> bool:
     return isinstance(declared, str | int | float) and isinstance(actual, str | int | float)
 
 
-def result_items(result: dict[str, Any]) -> list[dict[str, Any]]:
+def result_items(result: dict[str, Any], action: str = "") -> list[dict[str, Any]]:
     """The drift items of one (non-loop or item) result that reports `changed`."""
     if result.get("censored") or result.get("_ansible_no_log"):
         return [{"attribute": "", "declared": HIDDEN, "actual": HIDDEN, "secret": True}]
     if isinstance(result.get("differences"), list) and result["differences"]:
         return [dict(item) for item in result["differences"]]
+    if action in SERVICE_ACTIONS and (items := service_items(result)):
+        return items
     diffs = result.get("diff")
     diffs = diffs if isinstance(diffs, list) else [diffs] if isinstance(diffs, dict) else []
     items = [item for diff in diffs for item in diff_items(diff)] or argument_items(result)
@@ -246,6 +301,8 @@ class CallbackModule(CallbackBase):
 
     def _record(self, result: Any, item_result: dict[str, Any], index: int | None) -> None:
         task = result._task
+        if isinstance(task, Handler):
+            return  # a consequence of a difference already reported (a restart after a file's change)
         action = getattr(task, "resolved_action", None) or task.action
         if (action, item_result.get("msg")) in UNTRUSTED_CHECK_MODE:
             return
@@ -254,7 +311,7 @@ class CallbackModule(CallbackBase):
             label = f"item {index + 1}"
         resource = item_result.get("resource") if isinstance(item_result.get("resource"), str) else None
         name = task.get_name().strip()
-        for item in result_items(item_result):
+        for item in result_items(item_result, action):
             entry = {
                 "resource": resource or (f"{name} [{label}]" if label is not None else name),
                 "task": name,
