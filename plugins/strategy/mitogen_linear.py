@@ -1,8 +1,8 @@
 """Mitogen's linear strategy, loaded from the venv's ``mitogen`` package (requirements.txt).
 
 ansible.cfg names this directory in ``strategy_plugins``, so a fresh clone needs no
-site-packages path in its configuration. Opt-in, not the default (docs/benchmarks.md says why):
-``ANSIBLE_STRATEGY=mitogen_linear ansible-playbook ...``.
+site-packages path in its configuration. The project's default strategy (ansible.cfg); back to
+stock for one run with ``ANSIBLE_STRATEGY=linear ansible-playbook ...`` (docs/benchmarks.md).
 """
 
 from __future__ import annotations
