@@ -22,6 +22,7 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -250,6 +251,51 @@ def test_a_converge_fixes_the_host_drift(stack: Stack, tmp_path: Path) -> None:
     assert run.returncode == 0, str(run) + json.dumps(run.report.get("items"), indent=1, default=str)
     status, _ = _get(f"http://{stack.address(APP)}:8000/health")
     assert status == 200
+
+
+# dev and prod reach a new EC2 instance with host-key checking on and ansible.cfg's
+# StrictHostKeyChecking=accept-new, under mitogen: the booted app host plays the new instance.
+ANOTHER_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJsxITmtDrY/kGDjjLSQ+mX1egKmNXaRp13xKjdBS2Bq"
+
+
+def test_a_new_host_key_is_accepted_and_a_changed_one_refused(stack: Stack, tmp_path: Path) -> None:
+    address = stack.address(APP)
+    known_hosts = tmp_path / "known_hosts"
+
+    def ping() -> subprocess.CompletedProcess:
+        settings = {
+            "ansible_user": "admin",
+            "ansible_ssh_private_key_file": str(STATE / "id_ed25519"),
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_common_args": f"-o UserKnownHostsFile={known_hosts}",
+        }
+        return subprocess.run(
+            [
+                str(Path(sys.executable).with_name("ansible")),
+                "all",
+                "-i",
+                f"{address},",
+                "-m",
+                "ansible.builtin.ping",
+                "-e",
+                json.dumps(settings),
+            ],
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "ANSIBLE_HOST_KEY_CHECKING": "True"},
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=False,
+        )
+
+    first = ping()
+    assert first.returncode == 0 and "pong" in first.stdout, first.stdout + first.stderr
+    found = subprocess.run(["ssh-keygen", "-F", address, "-f", str(known_hosts)], capture_output=True, check=False)
+    assert found.returncode == 0, "the new host key was not recorded"
+
+    known_hosts.write_text(f"{address} {ANOTHER_HOST_KEY}\n")  # an address now answering with another key
+    changed = ping()
+    assert changed.returncode != 0 and "UNREACHABLE" in changed.stdout, changed.stdout + changed.stderr
 
 
 def _leftovers(veths: list[str]) -> list[str]:

@@ -3,12 +3,20 @@
 ansible.cfg names this directory in ``strategy_plugins``, so a fresh clone needs no
 site-packages path in its configuration. The project's default strategy (ansible.cfg); back to
 stock for one run with ``ANSIBLE_STRATEGY=linear ansible-playbook ...`` (docs/benchmarks.md).
+
+Host keys: with host-key checking on, mitogen puts ``-o "StrictHostKeyChecking yes"`` in front
+of the operator's ``ssh_args``, and OpenSSH keeps the first value it reads for an option. So
+ansible.cfg's ``StrictHostKeyChecking=accept-new`` never applied, and the first connection to a
+new EC2 instance failed with "Host key verification failed". When the operator's ssh_args set
+StrictHostKeyChecking themselves, mitogen's own default is left out and theirs applies, as
+with Ansible's ssh connection plugin. Host-key checking off (``ignore``) is unchanged.
 """
 
 from __future__ import annotations
 
 import ansible_mitogen.loaders
 import ansible_mitogen.strategy
+import mitogen.ssh
 
 DOCUMENTATION = """
 name: mitogen_linear
@@ -18,7 +26,40 @@ description:
     connection runs the modules: no module zip, copy or interpreter start per task. Modules that
     import module_utils from outside ansible-core (the AWS collections', the project's) run in a
     fork of a clean interpreter, so they still import boto3 each time.
+  - With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
+    accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
 """
+
+_ENFORCED = ["-o", "StrictHostKeyChecking yes"]
+
+
+def sets_strict_host_key_checking(ssh_args: list[str] | None) -> bool:
+    """Whether the operator's ssh arguments choose a StrictHostKeyChecking policy themselves."""
+    return any("stricthostkeychecking" in arg.lower() for arg in ssh_args or [])
+
+
+def without_enforced_default(bits: list[str], ssh_args: list[str] | None) -> list[str]:
+    """The ssh command line without mitogen's "StrictHostKeyChecking yes" when ssh_args choose instead."""
+    if not sets_strict_host_key_checking(ssh_args):
+        return bits
+    for index in range(len(bits) - 1):
+        if bits[index : index + 2] == _ENFORCED:
+            return bits[:index] + bits[index + 2 :]
+    return bits
+
+
+_mitogen_boot_command = mitogen.ssh.Connection.get_boot_command
+
+
+def _boot_command(self: mitogen.ssh.Connection) -> list[str]:
+    bits = _mitogen_boot_command(self)
+    if self.options.check_host_keys != "enforce":
+        return bits
+    return without_enforced_default(bits, self.options.ssh_args)
+
+
+# Patched here, in the controller, before the strategy forks mitogen's connection multiplexer.
+mitogen.ssh.Connection.get_boot_command = _boot_command
 
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
