@@ -56,7 +56,9 @@ def move_public_parameter(region: str, name: str, value: str) -> dict[str, Any]:
 def set_offerings(region: str, instance_type: str, zones: list[str]) -> dict[str, Any]:
     table = instance_types.INSTANCE_TYPE_OFFERINGS["availability-zone"]
     kept = [offer for offer in table.get(region, []) if offer["InstanceType"] != instance_type]
-    table[region] = kept + [{"InstanceType": instance_type, "LocationType": "availability-zone", "Location": zone} for zone in zones]
+    table[region] = kept + [
+        {"InstanceType": instance_type, "LocationType": "availability-zone", "Location": zone} for zone in zones
+    ]
     return {"region": region, "instance_type": instance_type, "zones": zones}
 
 
@@ -113,7 +115,9 @@ def application(moto_app: Callable) -> Callable:
         rule = _matching_rule(environ)
         if rule:
             content_type, body = _error_body(rule)
-            start_response(f"{rule['status']} Error", [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+            start_response(
+                f"{rule['status']} Error", [("Content-Type", content_type), ("Content-Length", str(len(body)))]
+            )
             return [body]
         return moto_app(environ, start_response)
 
@@ -128,7 +132,12 @@ def main() -> None:
     os.environ.setdefault("MOTO_PORT", str(args.port))
     moto_app = DomainDispatcherApplication(create_backend_app)
     run_simple(
-        args.host, args.port, application(moto_app), threaded=True, use_reloader=False, request_handler=MotoRequestHandler
+        args.host,
+        args.port,
+        application(moto_app),
+        threaded=True,
+        use_reloader=False,
+        request_handler=MotoRequestHandler,
     )
 
 
