@@ -216,3 +216,57 @@ def test_a_field_aws_returns_is_compared_and_one_it_omits_is_not() -> None:
     merged = compare.merge_config(from_aws | {"Comment": "kept"}, desired)
     assert merged["Origins"]["Items"] == [{"Id": "S3-site", "OriginAccessControlId": "E2NEW"}]
     assert merged["Comment"] == "kept"
+
+
+def other_distribution(cloudfront, number: int) -> str:
+    """Somebody else's distribution in the same account (another project's)."""
+    origin = {
+        "Id": "other",
+        "DomainName": f"other-{number}.s3.amazonaws.com",
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+    }
+    config = {
+        "CallerReference": f"other-project-{number}",
+        "Comment": f"other project {number}",
+        "Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": "other",
+            "ViewerProtocolPolicy": "allow-all",
+            "CachePolicyId": CACHING_OPTIMIZED,
+        },
+    }
+    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
+
+
+def configs_read(requests) -> set[str]:
+    """The distributions whose configuration was read (GET /2020-05-31/distribution/<id>/config)."""
+    return {
+        match.group(1) for request in requests if (match := re.search(r"/distribution/([^/]+)/config$", request.url))
+    }
+
+
+def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto, site) -> None:
+    cloudfront = boto("cloudfront", "us-east-1")
+    others = {other_distribution(cloudfront, number) for number in range(4)}
+
+    with aws.recording_requests() as requests:
+        created = run_module(**site)
+    assert created["changed"] is True
+    assert configs_read(requests) & others == set(), "the lookup read other distributions' configurations"
+
+    # Found by its comment again, then by its alias after the comment was changed by hand.
+    with aws.recording_requests() as requests:
+        again = run_module(**site)
+    assert (again["changed"], again["id"]) == (False, created["id"])
+    assert configs_read(requests) == {created["id"]}
+
+    # The comment changed by hand and no alias: CloudFront refuses a second distribution with the
+    # caller reference, and only then is every configuration read to find it.
+    response = cloudfront.get_distribution_config(Id=created["id"])
+    renamed = {**response["DistributionConfig"], "Comment": "renamed by hand"}
+    cloudfront.update_distribution(Id=created["id"], IfMatch=response["ETag"], DistributionConfig=renamed)
+    found = run_module(**site)
+    assert (found["changed"], found["id"]) == (True, created["id"])
+    assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["Comment"] == COMMENT
+    assert len(distributions(cloudfront)) == 5
