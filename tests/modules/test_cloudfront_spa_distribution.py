@@ -15,7 +15,7 @@ import re
 import pytest
 
 from tests.support.playbook import REPO, run_playbook
-from tests.support.requests import writes
+from tests.support.requests import distribution_configs_read, writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudfront_spa_distribution.yml"
 # The json callback prints each task's result: what the module returned to the playbook.
@@ -239,13 +239,6 @@ def other_distribution(cloudfront, number: int) -> str:
     return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
 
 
-def configs_read(requests) -> set[str]:
-    """The distributions whose configuration was read (GET /2020-05-31/distribution/<id>/config)."""
-    return {
-        match.group(1) for request in requests if (match := re.search(r"/distribution/([^/]+)/config$", request.url))
-    }
-
-
 def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto, site) -> None:
     cloudfront = boto("cloudfront", "us-east-1")
     others = {other_distribution(cloudfront, number) for number in range(4)}
@@ -253,13 +246,13 @@ def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto
     with aws.recording_requests() as requests:
         created = run_module(**site)
     assert created["changed"] is True
-    assert configs_read(requests) & others == set(), "the lookup read other distributions' configurations"
+    assert distribution_configs_read(requests) & others == set(), "the lookup read other distributions' configurations"
 
     # Found by its comment again, then by its alias after the comment was changed by hand.
     with aws.recording_requests() as requests:
         again = run_module(**site)
     assert (again["changed"], again["id"]) == (False, created["id"])
-    assert configs_read(requests) == {created["id"]}
+    assert distribution_configs_read(requests) == {created["id"]}
 
     # The comment changed by hand and no alias: CloudFront refuses a second distribution with the
     # caller reference, and only then is every configuration read to find it.
