@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.cloudfront import other_projects_distribution
 from tests.support.moto import REGION, MotoServer, start_moto
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import distribution_configs_read, writes
@@ -23,7 +24,6 @@ DOMAIN = "local.mensetsu.example.com"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 INSTANCE_TYPE = "t3.medium"  # inventories/local's app_instance_type
 ZONES = [f"{REGION}a", f"{REGION}c", f"{REGION}d"]
-CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
 @pytest.fixture(scope="module")
@@ -70,26 +70,6 @@ def targets(server: MotoServer) -> set[str]:
     return {t["Target"]["Id"] for t in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]}
 
 
-def other_projects_distribution(server: MotoServer, number: int) -> str:
-    origin = {
-        "Id": "o",
-        "DomainName": f"other-{number}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": f"other-project-{number}",
-        "Comment": f"other project {number}",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "o",
-            "ViewerProtocolPolicy": "allow-all",
-            "CachePolicyId": CACHING_OPTIMIZED,
-        },
-    }
-    return server.client("cloudfront", "us-east-1").create_distribution(DistributionConfig=config)["Distribution"]["Id"]
-
-
 def test_subnets_are_in_zones_that_offer_the_instance_type(stack) -> None:
     server, _ = stack
     zones = {cidr: zone for cidr, (_, zone) in subnets(server).items()}
@@ -133,7 +113,7 @@ def test_a_run_after_aws_moved_the_ami_and_the_zones_keeps_every_host(stack) -> 
     server.control("public-parameter", {"region": REGION, "name": AMI_PARAMETER, "value": new_ami["ImageId"]})
     assert server.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"] == new_ami["ImageId"]
     server.control("instance-type-offerings", {"region": REGION, "instance_type": INSTANCE_TYPE, "zones": ZONES[:2]})
-    others = {other_projects_distribution(server, number) for number in range(3)}
+    others = {other_projects_distribution(server.client("cloudfront", "us-east-1"), number) for number in range(3)}
 
     with server.recording_requests() as requests:
         second = run_playbook("playbooks/provision.yml", INVENTORY, env=server.env)

@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from tests.support.cloudfront import other_projects_distribution
 from tests.support.playbook import REPO, run_playbook
 from tests.support.requests import distribution_configs_read, writes
 
@@ -218,30 +219,9 @@ def test_a_field_aws_returns_is_compared_and_one_it_omits_is_not() -> None:
     assert merged["Comment"] == "kept"
 
 
-def other_distribution(cloudfront, number: int) -> str:
-    """Somebody else's distribution in the same account (another project's)."""
-    origin = {
-        "Id": "other",
-        "DomainName": f"other-{number}.s3.amazonaws.com",
-        "S3OriginConfig": {"OriginAccessIdentity": ""},
-    }
-    config = {
-        "CallerReference": f"other-project-{number}",
-        "Comment": f"other project {number}",
-        "Enabled": True,
-        "Origins": {"Quantity": 1, "Items": [origin]},
-        "DefaultCacheBehavior": {
-            "TargetOriginId": "other",
-            "ViewerProtocolPolicy": "allow-all",
-            "CachePolicyId": CACHING_OPTIMIZED,
-        },
-    }
-    return cloudfront.create_distribution(DistributionConfig=config)["Distribution"]["Id"]
-
-
 def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto, site) -> None:
     cloudfront = boto("cloudfront", "us-east-1")
-    others = {other_distribution(cloudfront, number) for number in range(4)}
+    others = {other_projects_distribution(cloudfront, number) for number in range(4)}
 
     with aws.recording_requests() as requests:
         created = run_module(**site)
