@@ -16,6 +16,11 @@ description:
     redirection, compression and the managed C(CachingOptimized) cache policy.
   - The distribution is found by its O(caller_reference) when set, otherwise by its O(comment)
     (and, when several distributions share that comment, by O(tags)).
+  - With O(caller_reference), only the distributions whose summary (C(ListDistributions)) has the
+    O(comment) or one of the O(aliases) have their configuration read to compare the caller
+    reference, never every distribution of the account. If CloudFront refuses a creation because
+    the caller reference exists (the comment and aliases were changed by hand), every configuration
+    is read once to find it.
   - The module compares the fields it manages, one by one, with what C(GetDistributionConfig)
     returns and sends C(UpdateDistribution) only when one differs; fields it does not manage
     (logging, restrictions, WAF, ...) keep whatever value they have.
@@ -248,6 +253,7 @@ from ansible.module_utils.config_compare import config_differences, differences_
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
@@ -390,6 +396,10 @@ def updated_config(current: dict[str, Any], desired: dict[str, Any]) -> dict[str
     return drop_empty_items(merged)
 
 
+class CallerReferenceTaken(Exception):
+    """CreateDistribution answered DistributionAlreadyExists: a distribution has the caller reference."""
+
+
 class Distribution:
     """The distribution the task is about, as read from CloudFront."""
 
@@ -446,8 +456,10 @@ class SpaDistributionManager:
         comment = self.params["comment"]
         reference = self.params["caller_reference"]
         if reference:
-            # The likeliest first: a distribution with the same comment.
-            for summary in sorted(summaries, key=lambda item: item.get("Comment") != comment):
+            # The summaries carry Comment and Aliases: only a distribution with this comment or one of
+            # these aliases (an alias belongs to one distribution in all of CloudFront) can be it, so
+            # only those configurations are read, never every distribution's in the account.
+            for summary in self.likely_candidates(summaries):
                 config, etag = self.get_config(summary["Id"])
                 if config.get("CallerReference") == reference:
                     return Distribution(summary, config, etag)
@@ -469,6 +481,30 @@ class SpaDistributionManager:
             return None
         config, etag = self.get_config(candidates[0]["Id"])
         return Distribution(candidates[0], config, etag)
+
+    def likely_candidates(self, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The summaries with the task's comment first, then those sharing one of its aliases."""
+        aliases = set(self.params["aliases"] or [])
+        by_comment = [summary for summary in summaries if summary.get("Comment") == self.params["comment"]]
+        by_alias = [
+            summary
+            for summary in summaries
+            if summary not in by_comment and aliases & set(summary.get("Aliases", {}).get("Items") or [])
+        ]
+        return by_comment + by_alias
+
+    def find_by_reading_every_config(self) -> Distribution | None:
+        """The slow way, only after AWS refused a creation because the caller reference exists:
+        the distribution's comment and aliases were changed outside this module."""
+        try:
+            summaries = list_distribution_summaries(self.client)
+        except AWS_ERRORS as e:
+            self.fail(e, "Failed to list distributions")
+        for summary in summaries:
+            config, etag = self.get_config(summary["Id"])
+            if config.get("CallerReference") == self.params["caller_reference"]:
+                return Distribution(summary, config, etag)
+        return None
 
     # --- waiting -------------------------------------------------------------------------
     def wait_deployed(self, distribution_id: str) -> tuple[dict[str, Any], str]:
@@ -513,6 +549,10 @@ class SpaDistributionManager:
                 )
             else:
                 response = self.client.create_distribution(DistributionConfig=config, aws_retry=True)
+        except is_boto3_error_code("DistributionAlreadyExists") as e:
+            if self.params["caller_reference"]:
+                raise CallerReferenceTaken() from e
+            self.fail(e, "Failed to create the distribution")
         except AWS_ERRORS as e:
             self.fail(e, "Failed to create the distribution")
         distribution, etag = response["Distribution"], response["ETag"]
@@ -582,7 +622,12 @@ class SpaDistributionManager:
         desired = desired_config(self.module)
         found = self.find()
         if found is None:
-            return self.create(desired)
+            try:
+                return self.create(desired)
+            except CallerReferenceTaken:
+                found = self.find_by_reading_every_config()
+                if found is None:
+                    self.module.fail_json(msg="CloudFront refused the caller reference, but no distribution has it")
         return self.update(found, desired)
 
     # --- absent --------------------------------------------------------------------------

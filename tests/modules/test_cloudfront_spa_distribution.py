@@ -14,8 +14,9 @@ import re
 
 import pytest
 
+from tests.support.cloudfront import other_projects_distribution
 from tests.support.playbook import REPO, run_playbook
-from tests.support.requests import writes
+from tests.support.requests import distribution_configs_read, writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudfront_spa_distribution.yml"
 # The json callback prints each task's result: what the module returned to the playbook.
@@ -216,3 +217,29 @@ def test_a_field_aws_returns_is_compared_and_one_it_omits_is_not() -> None:
     merged = compare.merge_config(from_aws | {"Comment": "kept"}, desired)
     assert merged["Origins"]["Items"] == [{"Id": "S3-site", "OriginAccessControlId": "E2NEW"}]
     assert merged["Comment"] == "kept"
+
+
+def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto, site) -> None:
+    cloudfront = boto("cloudfront", "us-east-1")
+    others = {other_projects_distribution(cloudfront, number) for number in range(4)}
+
+    with aws.recording_requests() as requests:
+        created = run_module(**site)
+    assert created["changed"] is True
+    assert distribution_configs_read(requests) & others == set(), "the lookup read other distributions' configurations"
+
+    # Found by its comment again, then by its alias after the comment was changed by hand.
+    with aws.recording_requests() as requests:
+        again = run_module(**site)
+    assert (again["changed"], again["id"]) == (False, created["id"])
+    assert distribution_configs_read(requests) == {created["id"]}
+
+    # The comment changed by hand and no alias: CloudFront refuses a second distribution with the
+    # caller reference, and only then is every configuration read to find it.
+    response = cloudfront.get_distribution_config(Id=created["id"])
+    renamed = {**response["DistributionConfig"], "Comment": "renamed by hand"}
+    cloudfront.update_distribution(Id=created["id"], IfMatch=response["ETag"], DistributionConfig=renamed)
+    found = run_module(**site)
+    assert (found["changed"], found["id"]) == (True, created["id"])
+    assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["Comment"] == COMMENT
+    assert len(distributions(cloudfront)) == 5

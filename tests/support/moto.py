@@ -90,6 +90,16 @@ class MotoServer:
         except OSError:
             return False
 
+    def control(self, path: str, body: dict | None = None) -> object:
+        """Change the emulator as AWS would (start_moto(controlled=True); tests/support/moto_control.py)."""
+        if body is None:
+            return json.loads(self._get(f"/_emulator/{path}"))
+        request = urllib.request.Request(
+            f"{self.endpoint}/_emulator/{path}", data=json.dumps(body).encode(), method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -111,8 +121,9 @@ def client_env(endpoint: str, region: str = REGION) -> dict[str, str]:
     }
 
 
-def start_moto(port: int | None = None, workdir: Path | None = None) -> MotoServer:
-    """Start `moto_server` on loopback and wait until it answers."""
+def start_moto(port: int | None = None, workdir: Path | None = None, controlled: bool = False) -> MotoServer:
+    """Start `moto_server` on loopback and wait until it answers; `controlled`: with the routes of
+    tests/support/moto_control.py, through which a test changes what AWS would change by itself."""
     port = port or free_port()
     workdir = workdir or Path(tempfile.mkdtemp(prefix="moto-"))
     recording = workdir / "recording.jsonl"
@@ -125,8 +136,12 @@ def start_moto(port: int | None = None, workdir: Path | None = None) -> MotoServ
     }
     env.pop("MOTO_ENABLE_RECORDING", None)
     server_bin = Path(sys.executable).with_name("moto_server")
+    command = [str(server_bin)]
+    if controlled:
+        command = [sys.executable, "-m", "tests.support.moto_control"]
     process = subprocess.Popen(
-        [str(server_bin), "-H", "127.0.0.1", "-p", str(port)],
+        [*command, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=REPO if controlled else None,
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

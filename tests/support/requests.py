@@ -85,3 +85,9 @@ def parse_recording(text: str) -> list[AwsRequest]:
 
 def writes(requests: list[AwsRequest]) -> list[AwsRequest]:
     return [request for request in requests if request.writes]
+
+
+def distribution_configs_read(requests: list[AwsRequest]) -> set[str]:
+    """The CloudFront distributions whose configuration was read (GET .../distribution/<id>/config)."""
+    found = (re.search(r"/distribution/([^/?]+)/config$", urlparse(request.url).path) for request in requests)
+    return {match.group(1) for match in found if match}
