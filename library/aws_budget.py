@@ -13,7 +13,7 @@ description:
   - The budget can be limited to the costs that carry given cost-allocation tags (O(cost_filter_tags));
     all the tags must match (an C(And) filter expression). The tags must be activated as cost-allocation
     tags in the Billing console before AWS counts anything against them.
-  - The filter is sent as C(FilterExpression) together with C(Metrics) (O(cost_metric)): AWS accepts either
+  - The filter is sent as C(FilterExpression) together with C(Metrics) (O(cost_metric)). AWS accepts either
     C(FilterExpression) and C(Metrics), or the legacy C(CostFilters) and C(CostTypes), never another
     combination. In a C(FilterExpression) the tag key is the key as written on the resources (C(Project));
     the C(user:) prefix belongs to the legacy C(CostFilters) form (C(TagKeyValue) C(user:Project$mensetsu)).

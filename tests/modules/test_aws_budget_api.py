@@ -16,8 +16,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
 REPO = Path(__file__).resolve().parents[2]
