@@ -10,8 +10,6 @@ are the ones AWS gives.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -20,32 +18,19 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.support.library_code import TaskModule, load_library_module
+
 ACCOUNT = "123456789012"
 NAME = "mensetsu-test-monthly"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
 
 
-def load_module_code():
-    spec = importlib.util.spec_from_file_location("aws_budget_under_test", REPO / "library" / "aws_budget.py")
-    assert spec and spec.loader
-    code = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(code)
-    return code
+aws_budget = load_library_module("aws_budget")
 
 
-aws_budget = load_module_code()
-
-
-class ModuleFailed(Exception):
-    pass
-
-
-class TaskModule:
-    """What the module's functions read from AnsibleAWSModule: the task's parameters, check mode, failures."""
-
-    def __init__(self, **params: Any) -> None:
-        self.params = {
+def task(**params: Any) -> TaskModule:
+    return TaskModule(
+        {
             "name": NAME,
             "amount": 90.0,
             "currency": "USD",
@@ -56,17 +41,7 @@ class TaskModule:
             "subscribers": None,
             **params,
         }
-        self.check_mode = False
-        self.warnings: list[str] = []
-
-    def fail_json(self, msg: str, **_: Any) -> None:
-        raise ModuleFailed(msg)
-
-    def fail_json_aws(self, error: Exception, msg: str) -> None:
-        raise ModuleFailed(f"{msg}: {error}")
-
-    def warn(self, message: str) -> None:
-        self.warnings.append(message)
+    )
 
 
 def refuse_like_aws(params: dict, **_: Any) -> None:
@@ -121,7 +96,7 @@ def test_create_sends_the_filter_with_its_metrics(budgets) -> None:
             "NotificationsWithSubscribers": [],
         },
     )
-    budget = aws_budget.create_budget(TaskModule(), client, ACCOUNT, None)
+    budget = aws_budget.create_budget(task(), client, ACCOUNT, None)
     assert budget["Metrics"] == ["UnblendedCost"]
 
 
@@ -143,7 +118,7 @@ def test_a_converged_budget_is_read_with_its_filter_and_not_updated(budgets) -> 
         {"Budget": described},
         {"AccountId": ACCOUNT, "BudgetName": NAME, "ShowFilterExpression": True},
     )
-    module = TaskModule()
+    module = task()
     current = aws_budget.get_budget(module, client, ACCOUNT)
     assert aws_budget.update_budget(module, client, ACCOUNT, current) is False
 
@@ -175,4 +150,4 @@ def test_an_update_from_legacy_filters_replaces_them(budgets) -> None:
             },
         },
     )
-    assert aws_budget.update_budget(TaskModule(), client, ACCOUNT, current) is True
+    assert aws_budget.update_budget(task(), client, ACCOUNT, current) is True
