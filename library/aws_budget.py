@@ -13,6 +13,10 @@ description:
   - The budget can be limited to the costs that carry given cost-allocation tags (O(cost_filter_tags));
     all the tags must match (an C(And) filter expression). The tags must be activated as cost-allocation
     tags in the Billing console before AWS counts anything against them.
+  - The filter is sent as C(FilterExpression) together with C(Metrics) (O(cost_metric)). AWS accepts either
+    C(FilterExpression) and C(Metrics), or the legacy C(CostFilters) and C(CostTypes), never another
+    combination. In a C(FilterExpression) the tag key is the key as written on the resources (C(Project));
+    the C(user:) prefix belongs to the legacy C(CostFilters) form (C(TagKeyValue) C(user:Project$mensetsu)).
   - Notifications (actual or forecasted spend over a percentage of the limit) go to e-mail addresses
     and/or an SNS topic (O(subscribers)); the SNS topic's policy must allow C(budgets.amazonaws.com) to publish.
   - An existing budget is changed with C(UpdateBudget), never deleted and created again (that would lose
@@ -49,6 +53,12 @@ options:
       - Count only the costs of resources that carry all these tags (tag key to value).
       - An empty dict removes the filter (the whole account's costs count).
     type: dict
+  cost_metric:
+    description:
+      - How the filtered costs are counted, sent as the budget's C(Metrics) with the filter expression.
+    type: str
+    choices: [UnblendedCost, BlendedCost, AmortizedCost, NetUnblendedCost, NetAmortizedCost]
+    default: UnblendedCost
   notifications:
     description:
       - The notifications the budget should have, exactly; others are removed.
@@ -174,6 +184,8 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 NotificationKey = tuple[str, str, str, float]
 # Fields AWS computes; never sent back in UpdateBudget.
 READ_ONLY_FIELDS = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus")
+# The legacy filter pair; AWS refuses it beside FilterExpression and Metrics.
+LEGACY_FILTER_FIELDS = ("CostFilters", "CostTypes")
 
 
 # --- translation between the module's terms and the API's --------------------------------------
@@ -266,7 +278,10 @@ def budget_terms(budget: dict[str, Any] | None, notifications: dict[Notification
 
 def get_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> dict[str, Any] | None:
     try:
-        return client.describe_budget(AccountId=account_id, BudgetName=module.params["name"], aws_retry=True)["Budget"]
+        # Without ShowFilterExpression AWS leaves the filter out of the answer, and every run would update it.
+        return client.describe_budget(
+            AccountId=account_id, BudgetName=module.params["name"], ShowFilterExpression=True, aws_retry=True
+        )["Budget"]
     except is_boto3_error_code("NotFoundException"):
         return None
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:  # pylint: disable=duplicate-except
@@ -324,8 +339,14 @@ def desired_budget(module: AnsibleAWSModule, current: dict[str, Any] | None) -> 
     if params["cost_filter_tags"] is not None:
         expression = filter_expression(params["cost_filter_tags"])
         budget.pop("FilterExpression", None)
+        budget.pop("Metrics", None)
         if expression:
             budget["FilterExpression"] = expression
+    if budget.get("FilterExpression"):
+        # AWS requires Metrics with FilterExpression, and neither beside CostFilters/CostTypes.
+        budget["Metrics"] = [params["cost_metric"]]
+        for field in LEGACY_FILTER_FIELDS:
+            budget.pop(field, None)
     return budget
 
 
@@ -339,7 +360,9 @@ def budget_differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
             budget.get("FilterExpression") or {},
         )
 
-    return comparable(current) != comparable(desired)
+    # Metrics are compared where the endpoint reports them (the moto emulator does not).
+    metrics_differ = "Metrics" in current and current.get("Metrics") != desired.get("Metrics")
+    return comparable(current) != comparable(desired) or metrics_differ
 
 
 def desired_notifications(module: AnsibleAWSModule) -> dict[NotificationKey, list[dict[str, str]]] | None:
@@ -507,6 +530,11 @@ def main() -> None:
         "currency": {"type": "str", "default": "USD"},
         "time_unit": {"type": "str", "choices": ["DAILY", "MONTHLY", "QUARTERLY", "ANNUALLY"], "default": "MONTHLY"},
         "cost_filter_tags": {"type": "dict"},
+        "cost_metric": {
+            "type": "str",
+            "choices": ["UnblendedCost", "BlendedCost", "AmortizedCost", "NetUnblendedCost", "NetAmortizedCost"],
+            "default": "UnblendedCost",
+        },
         "notifications": {
             "type": "list",
             "elements": "dict",

@@ -47,8 +47,9 @@ options:
     choices: [redis, valkey]
   engine_version:
     description:
-      - The engine version, for example C(7.1). A version that is a prefix of the running one (C(7.1) for C(7.1.0))
-        counts as the same.
+      - The engine version, for example C(7.1). The running version satisfies it when it has the same major version
+        and is the same or newer (C(7.1.0) or C(7.2.4) for C(7.1)), as AWS's automatic minor upgrades leave it;
+        only an older or another major version is changed.
     type: str
   cache_node_type:
     description: The node type, for example C(cache.t4g.micro). Required to create the group.
@@ -339,10 +340,29 @@ def current_settings(group: dict[str, Any], member: dict[str, Any] | None) -> di
     return {key: value for key, value in settings.items() if value is not None}
 
 
+def version_parts(version: str) -> list[int]:
+    """7.1.0 -> [7, 1, 0]; a trailing .x or non-numeric part ends the version (6.x -> [6])."""
+    parts = []
+    for part in str(version).split("."):
+        if not part.isdigit():
+            break
+        parts.append(int(part))
+    return parts
+
+
+def version_satisfies(current: str, desired: str) -> bool:
+    """Compare as AWS does: the running version satisfies the task's when it has the same major version and
+    is the same or newer. A major-only or major.minor wish (7, 7.1) matches every newer patch or minor that
+    AWS's automatic minor upgrades install; asking AWS to go back to an older minor is refused by AWS."""
+    have, want = version_parts(current), version_parts(desired)
+    if not have or not want:
+        return str(current) == str(desired)
+    return have[0] == want[0] and have[: len(want)] >= want
+
+
 def same_value(option: str, current: Any, desired: Any) -> bool:
     if option == "engine_version":
-        current, desired = str(current), str(desired)
-        return current == desired or current.startswith(desired.rstrip("x").rstrip(".") + ".")
+        return version_satisfies(current, desired)
     if option == "security_group_ids":
         return sorted(current) == sorted(desired)
     if option in ("preferred_maintenance_window", "snapshot_window"):

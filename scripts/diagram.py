@@ -67,6 +67,12 @@ SETTINGS_EXPRESSIONS: dict[str, str] = {
     "cidrs": f"dict({_CIDR_VAR_NAMES} | zip(lookup('ansible.builtin.vars', *{_CIDR_VAR_NAMES}, wantlist=True)))",
 }
 
+# The bucket names carry the account id, which a run reads from AWS: the picture shows the expected
+# account where the inventory names one, else a placeholder.
+ACCOUNT_ID_EXPRESSION = (
+    "{{ expected_account_id if expected_account_id | default('') | length > 0 else '<account-id>' }}"
+)
+
 # The seed's names for the nine components (table 4.2), keyed by node id.
 COMPONENTS = {
     "route53": "Route 53",
@@ -129,7 +135,7 @@ def read_settings(inventory: Path) -> dict[str, Any]:
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.builtin.json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1")
     env.pop("ANSIBLE_CONFIG", None)
     command = [ansible_command(), "localhost", "-i", str(inventory_source(inventory)), "-m", "ansible.builtin.debug"]
-    command += ["-a", f"msg={settings_expression()}"]
+    command += ["-a", f"msg={settings_expression()}", "-e", json.dumps({"aws_account_id": ACCOUNT_ID_EXPRESSION})]
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = result.stderr.strip() or result.stdout.strip()

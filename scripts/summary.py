@@ -12,6 +12,7 @@ key secret is only compared with the placeholder and flagged when it still holds
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 
 import boto3
+import jinja2
 from botocore.exceptions import BotoCoreError, ClientError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -43,7 +45,18 @@ class Reader:
         self.region = settings["aws_region"]
         self.prefix = f"{self.project}-{self.env}"
         self.placeholder = settings.get(PLACEHOLDER_VARIABLE, "")
+        self.settings = settings
         self.problems: list[str] = []
+
+    def bucket_name(self, variable: str) -> str:
+        """The inventory's bucket name (platform.yml's template, or the operator's own name) for the
+        account the credentials belong to, as a run names it."""
+        context = {**self.settings, "name_prefix": self.prefix, "aws_account_id": self.account_id}
+        return jinja2.Environment().from_string(str(self.settings[variable])).render(context)
+
+    @functools.cached_property
+    def account_id(self) -> str:
+        return self.client("sts").get_caller_identity()["Account"]
 
     def client(self, service: str, region: str | None = None):
         return boto3.client(service, region_name=region or self.region)
@@ -81,8 +94,8 @@ class Reader:
         rows.append(("CloudFront", self._cloudfront()))
         rows.append(("ALB", self._alb()))
         rows.append(("EC2", self._ec2()))
-        rows.append(("S3 (static)", self._bucket(f"{self.prefix}-static")))
-        rows.append(("S3 (media)", self._bucket(f"{self.prefix}-media")))
+        rows.append(("S3 (static)", self._bucket(self.bucket_name("static_bucket_name"))))
+        rows.append(("S3 (media)", self._bucket(self.bucket_name("media_bucket_name"))))
         rows.append(("RDS", self._rds()))
         rows.append(("ElastiCache", self._redis()))
         rows.append(("Secrets Manager", self._secrets()))

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.naming import media_bucket, static_bucket
+
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "diagram.py"
 ENVIRONMENTS = ("local", "dev", "prod")
@@ -69,7 +71,8 @@ def test_the_nine_components_of_the_seed_are_drawn(dots: dict[str, str], env: st
         assert drawn[node_id].split("\n")[0] == seed_name
     prefix = f"mensetsu-{env}"
     assert f"{prefix}-alb" in drawn["alb"] and f"target group {prefix}-api" in drawn["alb"]
-    assert f"{prefix}-static" in drawn["s3_static"] and f"{prefix}-media" in drawn["s3_media"]
+    account = environment_setting(env, "expected_account_id") or "<account-id>"
+    assert static_bucket(prefix, account) in drawn["s3_static"] and media_bucket(prefix, account) in drawn["s3_media"]
     assert f"PostgreSQL {prefix}-db" in drawn["rds"] and f"Redis {prefix}-redis" in drawn["elasticache"]
     assert f"mensetsu/{env}/db" in drawn["secrets"] and f"mensetsu/{env}/heygen-api-key" in drawn["secrets"]
 

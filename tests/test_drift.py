@@ -21,6 +21,7 @@ import yaml
 
 from tests.support.drift import VENV_BIN, run_drift
 from tests.support.moto import REPO, MotoServer, free_port, start_moto
+from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
@@ -70,9 +71,9 @@ def make_drift(client) -> dict[str, str]:
     ec2.modify_instance_attribute(InstanceId=instance["InstanceId"], InstanceType={"Value": "t3.large"})
 
     s3 = client("s3")
-    s3.delete_public_access_block(Bucket=f"{PREFIX}-media")
-    s3.put_bucket_versioning(Bucket=f"{PREFIX}-static", VersioningConfiguration={"Status": "Suspended"})
-    s3.delete_bucket_lifecycle(Bucket=f"{PREFIX}-media")
+    s3.delete_public_access_block(Bucket=media_bucket(PREFIX))
+    s3.put_bucket_versioning(Bucket=static_bucket(PREFIX), VersioningConfiguration={"Status": "Suspended"})
+    s3.delete_bucket_lifecycle(Bucket=media_bucket(PREFIX))
 
     elb = client("elbv2")
     group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
@@ -138,9 +139,12 @@ def test_out_of_band_changes_exit_2_each_named_with_declared_and_actual(server, 
 
     assert "tcp 22 from 0.0.0.0/0" in only("[app]", "ip_permissions")["extra"]
     assert only("[db]", "ip_permissions")["missing"] == [f"tcp 5432 from {ids['app_sg']}"]
-    assert declared_actual(f"s3://{PREFIX}-media", "public_access.block_public_acls") == (True, False)
-    assert declared_actual(f"s3://{PREFIX}-static", "versioning") == ("Enabled", "Suspended")
-    assert declared_actual(f"s3://{PREFIX}-media", "lifecycle_rules[expire-noncurrent-and-abort-uploads]")[1] is None
+    assert declared_actual(f"s3://{media_bucket(PREFIX)}", "public_access.block_public_acls") == (True, False)
+    assert declared_actual(f"s3://{static_bucket(PREFIX)}", "versioning") == ("Enabled", "Suspended")
+    assert (
+        declared_actual(f"s3://{media_bucket(PREFIX)}", "lifecycle_rules[expire-noncurrent-and-abort-uploads]")[1]
+        is None
+    )
     assert declared_actual("PostgreSQL", "backup_retention_period") == (1, 0)
     assert declared_actual("CloudFront distribution", "ViewerProtocolPolicy") == ("redirect-to-https", "allow-all")
     assert declared_actual(f"{PREFIX}-app-1", "metadata_options.http_tokens") == ("required", "optional")

@@ -33,6 +33,7 @@ import pytest
 
 from tests.support.drift import run_drift
 from tests.support.moto import MotoServer, start_moto
+from tests.support.naming import static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
@@ -184,7 +185,7 @@ def test_the_data_host_takes_connections_from_the_app_host_only(stack: Stack) ->
 
 def test_the_static_bucket_holds_index_html_with_its_cache_headers(stack: Stack) -> None:
     s3 = stack.client("s3")
-    head = s3.head_object(Bucket=f"{NAME_PREFIX}-static", Key="index.html")
+    head = s3.head_object(Bucket=static_bucket(NAME_PREFIX), Key="index.html")
     assert head["CacheControl"] == "no-cache"
     assert head["ContentType"].startswith("text/html")
 

@@ -12,10 +12,12 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
 PREFIX = "mensetsu-local"
+STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"
 ADMIN_CIDR = "192.0.2.10/32"  # inventories/local
 # inventories/local leaves the buckets' TLS-only statement out (moto speaks plain HTTP and would
@@ -149,7 +151,7 @@ def test_redis_has_tls_encryption_at_rest_and_auth(client):
     assert secret["tls"] is True and len(secret["auth_token"]) == 48
 
 
-@pytest.mark.parametrize("bucket", [f"{PREFIX}-static", f"{PREFIX}-media"])
+@pytest.mark.parametrize("bucket", [STATIC_BUCKET, MEDIA_BUCKET])
 def test_buckets_are_private_encrypted_versioned_and_tls_only(client, bucket):
     s3 = client("s3")
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
@@ -165,17 +167,17 @@ def test_static_bucket_is_readable_by_its_distribution_only(client):
     cloudfront = client("cloudfront", "us-east-1")
     items = cloudfront.list_distributions()["DistributionList"]["Items"]
     distribution = next(d for d in items if d["Comment"] == f"{PREFIX} static site")
-    policy = json.loads(client("s3").get_bucket_policy(Bucket=f"{PREFIX}-static")["Policy"])
+    policy = json.loads(client("s3").get_bucket_policy(Bucket=STATIC_BUCKET)["Policy"])
     allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
     manifest = [s for s in policy["Statement"] if s.get("Sid") == "KeepThePublishManifestPrivate"]
-    assert manifest and manifest[0]["Resource"] == f"arn:aws:s3:::{PREFIX}-static/.deploy/*"
+    assert manifest and manifest[0]["Resource"] == f"arn:aws:s3:::{STATIC_BUCKET}/.deploy/*"
     assert allow == [
         {
             "Sid": "AllowThisDistributionOnly",
             "Effect": "Allow",
             "Principal": {"Service": "cloudfront.amazonaws.com"},
             "Action": "s3:GetObject",
-            "Resource": f"arn:aws:s3:::{PREFIX}-static/*",
+            "Resource": f"arn:aws:s3:::{STATIC_BUCKET}/*",
             "Condition": {"StringEquals": {"AWS:SourceArn": distribution["ARN"]}},
         }
     ]
@@ -219,8 +221,8 @@ def test_iam_role_is_least_privilege(client):
     document = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="app-access")["PolicyDocument"]
     resources = sorted(r for s in document["Statement"] for r in [s["Resource"]])
     assert resources == [
-        f"arn:aws:s3:::{PREFIX}-media",
-        f"arn:aws:s3:::{PREFIX}-media/*",
+        f"arn:aws:s3:::{MEDIA_BUCKET}",
+        f"arn:aws:s3:::{MEDIA_BUCKET}/*",
         f"arn:aws:secretsmanager:{REGION}:123456789012:secret:mensetsu/local/*",
     ]
 

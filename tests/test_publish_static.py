@@ -17,10 +17,11 @@ from urllib.parse import unquote, urlparse
 
 import pytest
 
+from tests.support.naming import static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
-BUCKET = "mensetsu-local-static"
+BUCKET = static_bucket("mensetsu-local")
 COMMENT = "mensetsu-local static site"
 EXAMPLE = REPO / "examples" / "web" / "dist"
 CSS = "assets/index-1JvdADNa.css"

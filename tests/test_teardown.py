@@ -23,10 +23,12 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
 PREFIX = "mensetsu-local"
+STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
@@ -91,8 +93,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
             DBInstanceIdentifier=f"{PREFIX}-db", DeletionProtection=True, ApplyImmediately=True
         )
         s3 = client_for(server)("s3")
-        put_versions(s3, f"{PREFIX}-static", "index.html")
-        put_versions(s3, f"{PREFIX}-media", "recordings/interview-1.webm")
+        put_versions(s3, STATIC_BUCKET, "index.html")
+        put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
         yield server
     finally:
         server.stop()
@@ -184,14 +186,14 @@ def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
     instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-app-1"]}])
     instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
     plan = check.output.split("Say what the teardown removes and what it keeps", 1)[1]
-    for expected in (instance_id, f"{PREFIX}-db", f"{PREFIX}-static", f"{PREFIX}-alb-target-5xx"):
+    for expected in (instance_id, f"{PREFIX}-db", STATIC_BUCKET, f"{PREFIX}-alb-target-5xx"):
         assert expected in plan, f"{expected} missing from the plan"
     assert re.search(rf"database_final_snapshot: {PREFIX}-db-final-{STAMP}", plan), plan[:3000]
-    assert re.search(rf"media_bucket: {PREFIX}-media", plan), plan[:3000]
+    assert re.search(rf"media_bucket: {MEDIA_BUCKET}", plan), plan[:3000]
     # Nothing went: the balancer, the database and every object version are still there.
     assert client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"]
     assert client("rds").describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"]
-    assert version_count(client("s3"), f"{PREFIX}-static") == 5
+    assert version_count(client("s3"), STATIC_BUCKET) == 5
 
 
 def test_teardown_runs_in_dependency_order(teardown):
@@ -220,7 +222,7 @@ def test_teardown_runs_in_dependency_order(teardown):
 def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
     left = tagged_arns(client)
     kept = {
-        f"arn:aws:s3:::{PREFIX}-media",
+        f"arn:aws:s3:::{MEDIA_BUCKET}",
         f"arn:aws:elasticache:{REGION}:{ACCOUNT}:replicationgroup:{PREFIX}-redis",  # moto: "deleting" for ever
     }
     unexpected = [
@@ -280,9 +282,9 @@ def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, 
 
 def test_static_bucket_is_emptied_and_deleted_and_media_is_kept(teardown, client):
     s3 = client("s3")
-    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [f"{PREFIX}-media"]
-    assert version_count(s3, f"{PREFIX}-media") == 5
-    assert f"Kept {PREFIX}-media and its recordings" in " ".join(teardown[0].output.split())
+    assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == [MEDIA_BUCKET]
+    assert version_count(s3, MEDIA_BUCKET) == 5
+    assert f"Kept {MEDIA_BUCKET} and its recordings" in " ".join(teardown[0].output.split())
 
 
 def test_second_teardown_changes_nothing_and_writes_nothing(teardown, stack):

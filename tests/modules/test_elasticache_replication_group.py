@@ -13,6 +13,7 @@ import re
 
 import pytest
 
+from tests.support.library_code import TaskModule, load_library_module
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
@@ -188,3 +189,51 @@ def test_creation_needs_a_node_type(aws, boto) -> None:
     assert run.returncode != 0
     assert "cache_node_type is required to create a replication group" in run.output
     assert boto("elasticache").describe_replication_groups()["ReplicationGroups"] == []
+
+
+# AWS keeps the engine version on the member clusters (moto keeps none, so the lifecycle above cannot
+# compare it); these are the answers AWS gives for a group asked for with engine_version "7.1".
+AWS_GROUP = {
+    "ReplicationGroupId": GROUP_ID,
+    "Description": GROUP_ID,
+    "Status": "available",
+    "MemberClusters": [f"{GROUP_ID}-001"],
+    "NodeGroups": [{"NodeGroupId": "0001", "PrimaryEndpoint": {"Address": "master.example", "Port": 6379}}],
+    "AutomaticFailover": "disabled",
+    "MultiAZ": "disabled",
+    "SnapshotRetentionLimit": 1,
+    "CacheNodeType": "cache.t4g.micro",
+    "TransitEncryptionEnabled": True,
+    "AtRestEncryptionEnabled": True,
+    "ClusterEnabled": False,
+}
+
+
+def aws_member(engine_version: str) -> dict:
+    return {
+        "CacheClusterId": f"{GROUP_ID}-001",
+        "EngineVersion": engine_version,
+        "CacheNodeType": "cache.t4g.micro",
+        "SecurityGroups": [{"SecurityGroupId": "sg-0cache", "Status": "active"}],
+        "PreferredMaintenanceWindow": "sun:19:00-sun:20:00",
+        "CacheSubnetGroupName": SUBNET_GROUP,
+    }
+
+
+@pytest.mark.parametrize(
+    ("running", "wanted", "modify"),
+    [
+        ("7.1.0", "7.1", None),  # what AWS reports right after creating "7.1"
+        ("7.2.4", "7.1", None),  # after an automatic minor upgrade: AWS refuses to go back to 7.1
+        ("7.1.0", "7", None),  # a major-only wish matches every minor
+        ("7.0.7", "7.1", "7.1"),  # older than asked: an upgrade
+        ("6.2.6", "7.1", "7.1"),  # another major version
+    ],
+)
+def test_engine_version_is_compared_as_aws_upgrades_it(running: str, wanted: str, modify: str | None) -> None:
+    code = load_library_module("elasticache_replication_group")
+    module = TaskModule({"replication_group_id": GROUP_ID})
+    current = code.current_settings(AWS_GROUP, aws_member(running))
+    changes, unverified = code.plan_modifications(module, current, {"engine_version": wanted})
+    assert unverified == []
+    assert changes.get("engine_version") == modify

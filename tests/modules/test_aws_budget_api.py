@@ -1,0 +1,153 @@
+"""library/aws_budget.py against what the AWS Budgets API itself accepts, offline.
+
+The moto emulator stores any budget it is given; AWS refuses a FilterExpression without Metrics (and
+either beside the legacy CostFilters/CostTypes), and leaves the filter out of DescribeBudget unless
+ShowFilterExpression is asked for. Here the module's functions talk to a real botocore client whose
+requests go to botocore's Stubber: every request is validated against the Budgets service model
+(shapes, enums, required members), AWS's pairing rule is enforced by an event handler, and the answers
+are the ones AWS gives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from tests.support.library_code import TaskModule, load_library_module
+
+ACCOUNT = "123456789012"
+NAME = "mensetsu-test-monthly"
+TAGS = {"Project": "mensetsu", "Environment": "test"}
+
+
+aws_budget = load_library_module("aws_budget")
+
+
+def task(**params: Any) -> TaskModule:
+    return TaskModule(
+        {
+            "name": NAME,
+            "amount": 90.0,
+            "currency": "USD",
+            "time_unit": "MONTHLY",
+            "cost_filter_tags": TAGS,
+            "cost_metric": "UnblendedCost",
+            "notifications": None,
+            "subscribers": None,
+            **params,
+        }
+    )
+
+
+def refuse_like_aws(params: dict, **_: Any) -> None:
+    """AWS's rule for a budget's filter (CreateBudget/UpdateBudget API reference): FilterExpression and
+    Metrics together, or CostFilters and CostTypes, not both nor another combination."""
+    budget = params.get("Budget") or params.get("NewBudget") or {}
+    new_style = {"FilterExpression", "Metrics"} & set(budget)
+    legacy = {"CostFilters", "CostTypes"} & set(budget)
+    if (new_style and legacy) or (new_style and new_style != {"FilterExpression", "Metrics"}):
+        raise ClientError(
+            {"Error": {"Code": "InvalidParameterException", "Message": "FilterExpression requires Metrics"}},
+            "CreateBudget" if "Budget" in params else "UpdateBudget",
+        )
+
+
+@pytest.fixture
+def budgets():
+    client = boto3.client(
+        "budgets", region_name="us-east-1", aws_access_key_id="stubbed", aws_secret_access_key="stubbed"
+    )
+    client.meta.events.register("before-parameter-build.budgets.CreateBudget", refuse_like_aws)
+    client.meta.events.register("before-parameter-build.budgets.UpdateBudget", refuse_like_aws)
+    with Stubber(client) as stubber:
+        # As module.client() hands it to the module: calls take aws_retry=True.
+        yield RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1)), stubber
+        stubber.assert_no_pending_responses()
+
+
+EXPRESSION = {
+    "And": [
+        {"Tags": {"Key": "Environment", "Values": ["test"], "MatchOptions": ["EQUALS"]}},
+        {"Tags": {"Key": "Project", "Values": ["mensetsu"], "MatchOptions": ["EQUALS"]}},
+    ]
+}
+
+
+def test_create_sends_the_filter_with_its_metrics(budgets) -> None:
+    client, stubber = budgets
+    stubber.add_response(
+        "create_budget",
+        {},
+        {
+            "AccountId": ACCOUNT,
+            "Budget": {
+                "BudgetName": NAME,
+                "BudgetType": "COST",
+                "TimeUnit": "MONTHLY",
+                "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+                "FilterExpression": EXPRESSION,
+                "Metrics": ["UnblendedCost"],
+            },
+            "NotificationsWithSubscribers": [],
+        },
+    )
+    budget = aws_budget.create_budget(task(), client, ACCOUNT, None)
+    assert budget["Metrics"] == ["UnblendedCost"]
+
+
+def test_a_converged_budget_is_read_with_its_filter_and_not_updated(budgets) -> None:
+    """AWS answers DescribeBudget with the filter only when ShowFilterExpression is set; with it the
+    budget equals the wish and no UpdateBudget is stubbed (an unexpected call would fail the test)."""
+    client, stubber = budgets
+    described = {
+        "BudgetName": NAME,
+        "BudgetType": "COST",
+        "TimeUnit": "MONTHLY",
+        "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+        "FilterExpression": EXPRESSION,
+        "Metrics": ["UnblendedCost"],
+        "CalculatedSpend": {"ActualSpend": {"Amount": "3.2", "Unit": "USD"}},
+    }
+    stubber.add_response(
+        "describe_budget",
+        {"Budget": described},
+        {"AccountId": ACCOUNT, "BudgetName": NAME, "ShowFilterExpression": True},
+    )
+    module = task()
+    current = aws_budget.get_budget(module, client, ACCOUNT)
+    assert aws_budget.update_budget(module, client, ACCOUNT, current) is False
+
+
+def test_an_update_from_legacy_filters_replaces_them(budgets) -> None:
+    """A budget made in the console with CostFilters/CostTypes: the update sends FilterExpression and
+    Metrics and drops the legacy pair, which AWS would refuse beside them."""
+    client, stubber = budgets
+    current = {
+        "BudgetName": NAME,
+        "BudgetType": "COST",
+        "TimeUnit": "MONTHLY",
+        "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+        "CostFilters": {"TagKeyValue": ["user:Project$mensetsu"]},
+        "CostTypes": {"IncludeTax": True},
+    }
+    stubber.add_response(
+        "update_budget",
+        {},
+        {
+            "AccountId": ACCOUNT,
+            "NewBudget": {
+                "BudgetName": NAME,
+                "BudgetType": "COST",
+                "TimeUnit": "MONTHLY",
+                "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+                "FilterExpression": EXPRESSION,
+                "Metrics": ["UnblendedCost"],
+            },
+        },
+    )
+    assert aws_budget.update_budget(task(), client, ACCOUNT, current) is True
