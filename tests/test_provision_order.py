@@ -1,13 +1,20 @@
 """The long creations of playbooks/provision.yml start before the run waits for any of them.
 
 On a moto server of its own, CloudFront's deployment is held back (moto's state manager) and
-aws_edge_wait is on. The playbook runs in a thread; the test releases the deployment only once the
-app hosts exist. A run that waited for CloudFront before going on would never launch them (the
-test then fails after HOLD_LIMIT seconds). The request log must then show every long creation
-(RDS, ElastiCache, both ACM certificates, CloudFront) started before the app tier, the app tier
-created while the distribution was still being polled, and the DNS records written after it.
-A re-run changes nothing and writes nothing. moto makes RDS and
-ElastiCache available at once, so their background waits are not started here.
+aws_edge_wait is on. The playbook runs in a thread while the test reads moto's request log as it
+grows; it releases the deployment only once every long creation (RDS, ElastiCache, both ACM
+certificates, CloudFront) and the app tier (key pair, instances) have reached the emulator. A run
+that waited for CloudFront before going on would never launch the app hosts (the test then fails
+after HOLD_LIMIT seconds, a bound no run comes near: about 30 s idle).
+
+Every assertion is about causal order, never wall-clock time or the order of two concurrent
+processes: the long creations are sent by background jobs, so whether RDS's job or CloudFront's
+reaches moto first, or CloudFront's job before the run's next task, depends on the machine's load
+(that race failed this test once on a loaded machine). What is certain is the order in which the
+run starts its tasks (its output), what reached moto before the test released the deployment,
+and what the run could only do after the deployment finished (the DNS records). A re-run changes
+nothing and writes nothing. moto makes RDS and ElastiCache available at once, so their
+background waits are not held here.
 """
 
 from __future__ import annotations
@@ -18,19 +25,42 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from urllib.parse import urlparse
+from dataclasses import dataclass
 
 import pytest
 
 from tests.support.moto import MotoServer, start_moto
 from tests.support.playbook import PlaybookRun, run_playbook
-from tests.support.requests import AwsRequest, writes
+from tests.support.requests import AwsRequest, read_new_requests, writes
 
 PLAYBOOK = "playbooks/provision.yml"
 EXTRA_VARS = {"aws_edge_wait": True}
 HOLD_LIMIT = 900
-CREATE_DISTRIBUTION = "POST /2020-05-31/distribution"
+CREATE_DISTRIBUTION = "POST /2020-05-31/distribution$"
+POLL_DISTRIBUTION = "GET /2020-05-31/distribution/[^/]+$"
+WRITE_RECORDS = "POST /2013-04-01/hostedzone/[^/]+/rrset"
 WAIT_TASK = "aws_edge : Wait until the distribution is deployed"
+# Sent before the test lets CloudFront's deployment finish: call and how many times.
+BEFORE_RELEASE = {
+    "CreateDBInstance": 1,
+    "CreateReplicationGroup": 1,
+    "RequestCertificate": 2,
+    CREATE_DISTRIBUTION: 1,
+    "ImportKeyPair": 1,
+    "RunInstances": 1,
+}
+# The order in which the run starts these tasks (its output): every long creation, then the
+# app tier, then the waits, then what needs the waits' results.
+TASK_ORDER = [
+    "aws_data : Create the PostgreSQL instance, encrypted and private",
+    "aws_data : Create the Redis replication group with TLS, encryption at rest and AUTH",
+    "aws_certificates : Request the certificates with DNS validation",
+    "aws_edge : Create the CloudFront distribution of the React build",
+    "aws_compute : Launch the app hosts (Amazon Linux 2023, encrypted gp3, IMDSv2 only)",
+    "aws_data : Wait until the database and the cache are available",
+    WAIT_TASK,
+    "aws_dns : Point the apex and www at CloudFront and api at the ALB",
+]
 
 
 def set_transition(server: MotoServer, transition: dict) -> None:
@@ -48,43 +78,47 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
     server.stop()
 
 
-def app_hosts_exist(server: MotoServer) -> bool:
-    ec2 = server.client("ec2")
-    reservations = ec2.describe_instances(Filters=[{"Name": "tag:Role", "Values": ["app"]}])["Reservations"]
-    return bool(reservations)
+def count(requests: list[AwsRequest], call: str) -> int:
+    return sum(request.is_call(call) for request in requests)
+
+
+@dataclass
+class OrderedRun:
+    run: PlaybookRun
+    requests: list[AwsRequest]
+    released_at: int | None  # how many requests had reached moto when the deployment was released
+
+    def positions(self, call: str) -> list[int]:
+        found = [index for index, request in enumerate(self.requests) if request.is_call(call)]
+        assert found, f"no {call} in the request log: {[str(r) for r in self.requests]}"
+        return found
 
 
 @pytest.fixture(scope="module")
-def first(server: MotoServer) -> tuple[PlaybookRun, list[AwsRequest], bool]:
+def first(server: MotoServer) -> OrderedRun:
     set_transition(server, {"progression": "manual", "times": 10**6})  # InProgress until released
     result: list[PlaybookRun] = []
+    seen: list[AwsRequest] = []
+    offset = 0
+    released_at = None
     with server.recording_requests() as requests:
         thread = threading.Thread(
             target=lambda: result.append(run_playbook(PLAYBOOK, env=server.env, extra_vars=EXTRA_VARS))
         )
         thread.start()
         deadline = time.monotonic() + HOLD_LIMIT
-        while thread.is_alive() and not app_hosts_exist(server) and time.monotonic() < deadline:
-            time.sleep(2)
-        launched_while_held = app_hosts_exist(server)
+        while thread.is_alive() and time.monotonic() < deadline:
+            new, offset = read_new_requests(server.recording, offset)
+            seen += new
+            if all(count(seen, call) >= times for call, times in BEFORE_RELEASE.items()):
+                released_at = len(seen)
+                break
+            time.sleep(0.5)
         set_transition(server, {"progression": "immediate"})  # deployed at the next poll
         thread.join()
     run = result[0]
     assert run.returncode == 0, str(run)
-    return run, requests, launched_while_held
-
-
-def positions(requests: list[AwsRequest], action: str) -> list[int]:
-    """Where `action` (an API action, or "METHOD /path-prefix" for the REST APIs) is in the log."""
-    method, _, path = action.partition(" ")
-    found = [
-        index
-        for index, request in enumerate(requests)
-        if request.action == action
-        or (path and request.method == method and urlparse(request.url).path.startswith(path))
-    ]
-    assert found, f"no {action} in the request log: {[str(r) for r in requests]}"
-    return found
+    return OrderedRun(run, requests, released_at)
 
 
 def task_result(output: str, task: str) -> str:
@@ -94,30 +128,35 @@ def task_result(output: str, task: str) -> str:
     return match.group(1)
 
 
-def test_the_app_tier_is_launched_while_cloudfront_deploys(first):
-    run, _, launched_while_held = first
-    assert task_result(run.output, WAIT_TASK) == "changed"
-    assert launched_while_held, f"the run did not reach the app hosts while CloudFront deployed\n{run}"
+def task_start(output: str, task: str) -> int:
+    match = re.search(rf"^TASK \[{re.escape(task)}\]", output, re.M)
+    assert match, f"no task {task!r} in the output"
+    return match.start()
 
 
-def test_every_long_creation_starts_before_the_first_wait_ends(first):
-    _, requests, _ = first
-    long_creations = [
-        *positions(requests, "CreateDBInstance"),
-        *positions(requests, "CreateReplicationGroup"),
-        *positions(requests, "RequestCertificate"),
-    ]
-    assert len(positions(requests, "RequestCertificate")) == 2
-    started_at = positions(requests, CREATE_DISTRIBUTION)[0]
-    assert max(long_creations) < started_at
-    last_poll = positions(requests, "GET /2020-05-31/distribution/")[-1]
-    app_tier = positions(requests, "ImportKeyPair") + positions(requests, "RunInstances")
-    assert started_at < min(app_tier) and max(app_tier) < last_poll
-    records = [i for i in positions(requests, "POST /2013-04-01/hostedzone/") if "/rrset" in requests[i].url]
-    assert max(records) > last_poll, "the DNS records were all written before the distribution was deployed"
+def test_the_app_tier_is_launched_while_cloudfront_deploys(first: OrderedRun):
+    missing = {call: times for call, times in BEFORE_RELEASE.items() if count(first.requests, call) < times}
+    assert not missing, f"never sent: {missing}\n{first.run}"
+    assert first.released_at is not None, (
+        f"the run did not start every long creation and the app tier while CloudFront deployed\n{first.run}"
+    )
+    assert task_result(first.run.output, WAIT_TASK) == "changed"
 
 
-def test_a_rerun_changes_nothing(server: MotoServer, first):
+def test_every_long_creation_starts_before_the_first_wait_ends(first: OrderedRun):
+    starts = [task_start(first.run.output, task) for task in TASK_ORDER]
+    assert starts == sorted(starts), "the run started its tasks out of order: " + str(
+        [task for _, task in sorted(zip(starts, TASK_ORDER, strict=True))]
+    )
+    assert first.released_at is not None
+    # The deployment was awaited: the distribution was polled after the release ...
+    last_poll = first.positions(POLL_DISTRIBUTION)[-1]
+    assert last_poll >= first.released_at, "the distribution was not polled after its release"
+    # ... and only then were the alias records written.
+    assert max(first.positions(WRITE_RECORDS)) > last_poll, "DNS records written before the deployment ended"
+
+
+def test_a_rerun_changes_nothing(server: MotoServer, first: OrderedRun):
     with server.recording_requests() as requests:
         run = run_playbook(PLAYBOOK, env=server.env, extra_vars=EXTRA_VARS)
     assert run.returncode == 0, str(run)

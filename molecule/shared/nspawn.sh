@@ -21,6 +21,7 @@ SUITE=${NSPAWN_SUITE:-bookworm}
 PACKAGES=${NSPAWN_PACKAGES:-systemd,systemd-sysv,dbus,python3,python3-apt,sudo,iproute2,openssh-server,ca-certificates}
 LOGIN_USER="admin" # as on Debian's cloud images: key login, passwordless sudo
 STATE_ROOT=${NSPAWN_STATE_DIR:-/run/mensetsu-nspawn}
+BOOT_LIMIT=${NSPAWN_BOOT_LIMIT:-180} # seconds for a host to boot and answer SSH
 CACHE_ROOT=${XDG_CACHE_HOME:-$HOME/.cache}/mensetsu-nspawn
 IMAGE_VERSION=2 # bump when the image preparation below changes
 
@@ -204,8 +205,9 @@ cmd_create() {
   nspawn=$!
   echo "$nspawn" >"$state/pid"
 
-  # Ready: systemd says running (or degraded) and sshd answers.
-  local deadline=$((SECONDS + 60)) status=""
+  # Ready: systemd says running (or degraded) and sshd answers. A few seconds on an idle machine;
+  # the bound only catches a host that never boots, so it allows for a heavily loaded one.
+  local deadline=$((SECONDS + BOOT_LIMIT)) status=""
   while ((SECONDS < deadline)); do
     alive "$nspawn" || { tail -n 20 "$state/console.log" >&2; die "systemd-nspawn for $name exited"; }
     if init=$(container_init "$nspawn"); then
@@ -217,7 +219,7 @@ cmd_create() {
     fi
     sleep 0.2
   done
-  ((SECONDS < deadline)) || { tail -n 20 "$state/console.log" >&2; die "$name did not boot within 60 s (state: ${status:-none})"; }
+  ((SECONDS < deadline)) || { tail -n 20 "$state/console.log" >&2; die "$name did not boot within $BOOT_LIMIT s (state: ${status:-none})"; }
   trap - EXIT
   local key=""
   [[ -f $state/id_ed25519 ]] && key="$state/id_ed25519"

@@ -11,6 +11,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 READ_PREFIXES = ("Describe", "List", "Get", "Head", "Lookup", "Search", "BatchGet", "Check", "Validate")
@@ -35,6 +36,14 @@ class AwsRequest:
 
     def __str__(self) -> str:
         return f"{self.service} {self.action or self.method + ' ' + urlparse(self.url).path}"
+
+    def is_call(self, call: str) -> bool:
+        """Whether this is `call`: an API action ("RunInstances"), or for the REST APIs "METHOD path",
+        the path a regular expression matched from its start ("POST /2013-04-01/hostedzone$")."""
+        method, _, path = call.partition(" ")
+        if not path:
+            return self.action == call
+        return self.method == method and re.match(path, urlparse(self.url).path) is not None
 
 
 def _action(entry: dict) -> str:
@@ -81,6 +90,18 @@ def parse_recording(text: str) -> list[AwsRequest]:
             )
         )
     return requests
+
+
+def read_new_requests(path: Path, offset: int) -> tuple[list[AwsRequest], int]:
+    """The requests moto appended to its recording file since `offset`, and the offset after them.
+
+    Only complete lines are read: moto writes an entry and its newline separately.
+    """
+    with open(path, "rb") as recording:
+        recording.seek(offset)
+        data = recording.read()
+    complete = data[: data.rfind(b"\n") + 1]
+    return parse_recording(complete.decode()), offset + len(complete)
 
 
 def writes(requests: list[AwsRequest]) -> list[AwsRequest]:
