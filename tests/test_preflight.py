@@ -32,7 +32,8 @@ def test_site_validates_once_per_run_and_only_what_its_tags_reach(aws):
         result = run_playbook("site.yml", "inventories/local", env=aws.env, args=("--tags", "preflight"))
     assert result.returncode == 0, str(result)
     assert result.output.count("PLAY [Validate the environment's settings]") == 5, str(result)
-    assert result.output.count("aws_network : Check that the VPC and subnet CIDRs are networks") == 1, str(result)
+    network_rule = "TASK [aws_network : Check that the VPC and subnet CIDRs are networks]"
+    assert result.output.count(network_rule) == 1, str(result)
     assert result.output.count("TASK [Check the environment's names, domain and region]") == 1, str(result)
     # --tags preflight runs neither the static publish nor the app's deploy: neither is asked for.
     assert "static_site : " not in result.output and "fastapi_service : " not in result.output, str(result)
