@@ -32,7 +32,7 @@ ee: venv ## write the AWX execution environment's build context to .cache/ee (an
 	@scripts/ee.sh
 
 .PHONY: publish
-publish: venv ## publish a static build (BUILD=dist dir, default examples/web/dist) to ENV (default local) S3 + CloudFront
+publish: venv ## publish a static build (BUILD=dist dir; only ENV=local, the default, has the example build) to S3 + CloudFront
 	@$(VENV)/ansible-playbook playbooks/publish_static.yml -i inventories/$(or $(ENV),local) $(if $(BUILD),-e static_build_dir=$(abspath $(BUILD)))
 
 .PHONY: bench-publish
