@@ -49,7 +49,9 @@ resource:
   type: str
   sample: secretsmanager
 differences:
-  description: One entry per secret attribute that differs, with the secret's name and ARN (null when it is missing); values of secrets never appear.
+  description:
+    - One entry per secret attribute that differs, with the secret's name and ARN (null when it is missing).
+    - Values of secrets never appear.
   returned: always
   type: list
   elements: dict

@@ -342,6 +342,13 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
     target_group = changed["AWS::ElasticLoadBalancingV2::TargetGroup"]["id"]
     health = declared_actual("AWS::ElasticLoadBalancingV2::TargetGroup", target_group, "health_check_path")
     assert health == ("/health", "/")
+    balancer = changed["AWS::ElasticLoadBalancingV2::LoadBalancer"]["id"]
+    tls = declared_actual("AWS::ElasticLoadBalancingV2::LoadBalancer", balancer, "listener 443.ssl_policy")
+    assert tls[1] == "ELBSecurityPolicy-2016-08" and tls[0] != tls[1]
+    assert (
+        only("AWS::ElasticLoadBalancingV2::LoadBalancer", balancer, "listener 443.ssl_policy")["category"]
+        == "encryption"
+    )
     missing = declared_actual(
         "AWS::SecretsManager::Secret", "mensetsu/local/heygen-api-key", "secret[mensetsu/local/heygen-api-key]"
     )

@@ -279,6 +279,24 @@ _VPC = "https://{region}.console.aws.amazon.com/vpcconsole/home?region={region}#
 _CLOUDFRONT = "https://us-east-1.console.aws.amazon.com/cloudfront/v4/home#/"
 _ZONE = "https://us-east-1.console.aws.amazon.com/route53/v2/hostedzones#ListRecordSets/{zone}"
 
+_BUCKET = Kind(
+    "AWS::S3::Bucket",
+    ("@name",),
+    ("@name",),
+    (),
+    "arn:{partition}:s3:::{id}",
+    "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
+)
+_TARGET_GROUP = Kind(
+    "AWS::ElasticLoadBalancingV2::TargetGroup",
+    ("@name",),
+    ("@name",),
+    ("target_group_arn",),
+    "",
+    _EC2 + "TargetGroup:targetGroupArn={arn}",
+)
+_SECRET_CONSOLE = "https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}"
+
 KINDS: dict[str, Kind] = {
     "ec2_vpc_net": Kind(
         "AWS::EC2::VPC",
@@ -361,7 +379,7 @@ KINDS: dict[str, Kind] = {
         ("@name", "secret.name"),
         ("secret.arn",),
         "",
-        "https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}",
+        _SECRET_CONSOLE,
     ),
     "rds_subnet_group": Kind(
         "AWS::RDS::DBSubnetGroup",
@@ -395,22 +413,8 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:elasticache:{region}:{account}:replicationgroup:{id}",
         "https://{region}.console.aws.amazon.com/elasticache/home?region={region}#/redis/{id}",
     ),
-    "s3_bucket": Kind(
-        "AWS::S3::Bucket",
-        ("@name",),
-        ("@name",),
-        (),
-        "arn:{partition}:s3:::{id}",
-        "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
-    ),
-    "aws_drift_s3_bucket": Kind(
-        "AWS::S3::Bucket",
-        ("@name",),
-        ("@name",),
-        (),
-        "arn:{partition}:s3:::{id}",
-        "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
-    ),
+    "s3_bucket": _BUCKET,
+    "aws_drift_s3_bucket": _BUCKET,
     "route53_zone": Kind(
         "AWS::Route53::HostedZone",
         ("zone_id",),
@@ -455,22 +459,8 @@ KINDS: dict[str, Kind] = {
         "",
         _EC2 + "LoadBalancer:loadBalancerArn={arn}",
     ),
-    "elb_target_group": Kind(
-        "AWS::ElasticLoadBalancingV2::TargetGroup",
-        ("@name",),
-        ("@name",),
-        ("target_group_arn",),
-        "",
-        _EC2 + "TargetGroup:targetGroupArn={arn}",
-    ),
-    "aws_drift_target_group": Kind(
-        "AWS::ElasticLoadBalancingV2::TargetGroup",
-        ("@name",),
-        ("@name",),
-        ("target_group_arn",),
-        "",
-        _EC2 + "TargetGroup:targetGroupArn={arn}",
-    ),
+    "elb_target_group": _TARGET_GROUP,
+    "aws_drift_target_group": _TARGET_GROUP,
     "sns_topic": Kind(
         "AWS::SNS::Topic",
         ("@name", "sns_topic.name"),
@@ -496,20 +486,16 @@ KINDS: dict[str, Kind] = {
         "https://us-east-1.console.aws.amazon.com/billing/home#/budgets/details?name={id}",
         True,
     ),
+    # Skipped by a check run (no check mode): aws_drift_s3_bucket compares what they manage.
+    "s3_lifecycle": _BUCKET,
+    "s3_cors": _BUCKET,
+    # The read-only module names each secret in its differences (secret_name, secret_arn).
+    "aws_drift_secrets": Kind(
+        "AWS::SecretsManager::Secret", ("secret_name",), ("secret_name",), ("secret_arn",), "", _SECRET_CONSOLE
+    ),
 }
 
 
-# Skipped by a check run (no check mode): the read-only aws_drift_s3_bucket compares what they manage.
-KINDS["s3_lifecycle"] = KINDS["s3_cors"] = KINDS["s3_bucket"]
-# The read-only module names each secret in its differences (secret_name, secret_arn).
-KINDS["aws_drift_secrets"] = Kind(
-    "AWS::SecretsManager::Secret",
-    ("secret_name",),
-    ("secret_name",),
-    ("secret_arn",),
-    "",
-    KINDS["secretsmanager_secret"].console,
-)
 # A module run as a background job answers through async_status: its ARN, or else a key only
 # that module returns, says what it was about.
 SIGNATURE_KEYS = {
@@ -630,13 +616,14 @@ def host_identity(host: str, item: dict[str, Any], task: str) -> dict[str, Any]:
     return {"type": "host", "host": host, "path": path, "id": path or unit or task}
 
 
-def index_result(action: str, result: dict[str, Any], index: dict[str, str]) -> None:
+def index_result(action: str, result: dict[str, Any], index: dict[str, Any]) -> None:
     """Remember ARNs and ids that read-only tasks returned (an ALB's ARN, a zone's id), for the
     modules whose check mode does not return them."""
     key = module_key(action)
     if key == "elb_application_lb_info":
         for balancer in result.get("load_balancers") or []:
             if isinstance(balancer, dict) and balancer.get("load_balancer_name"):
+                index[f"listeners|{balancer['load_balancer_name']}"] = balancer.get("listeners") or []
                 index[f"AWS::ElasticLoadBalancingV2::LoadBalancer|{balancer['load_balancer_name']}"] = balancer.get(
                     "load_balancer_arn"
                 )
@@ -644,11 +631,38 @@ def index_result(action: str, result: dict[str, Any], index: dict[str, str]) -> 
         index[f"AWS::Route53::HostedZone|{str(result.get('name', '')).rstrip('.')}"] = result["zone_id"]
 
 
+def listener_items(arguments: dict[str, Any], listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """elb_application_lb's check mode says only that something differs: its declared listeners
+    against those elb_application_lb_info read in the same run, by port (protocol, TLS policy,
+    certificate)."""
+    actual = {int(item.get("port", 0)): item for item in listeners if isinstance(item, dict)}
+    items = []
+    for declared in arguments.get("listeners") or []:
+        port = int(declared.get("Port", 0))
+        have = actual.get(port)
+        if have is None:
+            items.append({"attribute": f"listener {port}", "declared": "present", "actual": "absent"})
+            continue
+        certificates = [c.get("CertificateArn") for c in declared.get("Certificates") or [] if isinstance(c, dict)]
+        have_certificates = [c.get("certificate_arn") for c in have.get("certificates") or [] if isinstance(c, dict)]
+        pairs = (
+            ("protocol", declared.get("Protocol"), have.get("protocol")),
+            ("ssl_policy", declared.get("SslPolicy"), have.get("ssl_policy")),
+            ("certificates", certificates or None, have_certificates),
+        )
+        items += [
+            {"attribute": f"listener {port}.{name}", "declared": want, "actual": got}
+            for name, want, got in pairs
+            if want is not None and canonical(want) != canonical(got)
+        ]
+    return items
+
+
 def describe(identity: dict[str, Any]) -> str:
     """One line that names a resource: `AWS::EC2::SecurityGroup sg-0abc (mensetsu-dev-app)`."""
     if identity.get("type") == "host":
         return f"{identity['host']}: {identity['id']}"
-    text = f"{identity['type']} {identity.get('id') or '(unknown id)'}"
+    text = f"{identity['type']} {identity.get('id') or '(id hidden by no_log or not returned)'}"
     if identity.get("name") and identity["name"] != identity.get("id"):
         text += f" ({identity['name']})"
     return text
@@ -819,7 +833,7 @@ class CallbackModule(CallbackBase):
         self.failures: list[dict[str, str]] = []
         self.inventory_name = ""
         self.context: dict[str, str] = {}
-        self.index: dict[str, str] = {}
+        self.index: dict[str, Any] = {}
         self.verdict_started = False
         self.report: dict[str, Any] | None = None
         self.pending: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
@@ -875,6 +889,7 @@ class CallbackModule(CallbackBase):
 
     def name_resources(self) -> None:
         """Give every item its resource's identity, category and severity."""
+        self.explain_listeners()
         for entry, action, result in self.pending:
             found = aws_identity(action, result, self.context, self.index)
             if found is None and entry["host"] != "localhost":
@@ -884,6 +899,20 @@ class CallbackModule(CallbackBase):
             category, severity = classify(found, entry)
             entry.update(resource=describe(found), identity=found, category=category, severity=severity)
         self.pending = []
+
+    def explain_listeners(self) -> None:
+        """Replace the load balancer's "changed, no attribute" item by its listeners' differences."""
+        for position, (entry, action, result) in enumerate(list(self.pending)):
+            arguments = (result.get("invocation") or {}).get("module_args") or {}
+            listeners = self.index.get(f"listeners|{arguments.get('name')}")
+            if module_key(action) != "elb_application_lb" or entry.get("declared") != NO_DIFF or not listeners:
+                continue
+            found = listener_items(arguments, listeners)
+            if found:
+                entry.update(found[0])
+                extra = [{**entry, **item} for item in found[1:]]
+                self.items[self.items.index(entry) + 1 : self.items.index(entry) + 1] = extra
+                self.pending[position + 1 : position + 1] = [(item, action, result) for item in extra]
 
     def _unknown(self, managed_by: str) -> dict[str, Any]:
         """A module without an entry in KINDS: named by its task (add the module to KINDS)."""
