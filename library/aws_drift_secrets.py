@@ -49,11 +49,14 @@ resource:
   type: str
   sample: secretsmanager
 differences:
-  description: One entry per secret attribute that differs; values of secrets never appear.
+  description:
+    - One entry per secret attribute that differs, with the secret's name and ARN (null when it is missing).
+    - Values of secrets never appear.
   returned: always
   type: list
   elements: dict
-  sample: [{"attribute": "secret[mensetsu/dev/heygen-api-key]", "declared": "present", "actual": "absent"}]
+  sample: [{"attribute": "secret[mensetsu/dev/heygen-api-key]", "declared": "present", "actual": "absent",
+            "secret_name": "mensetsu/dev/heygen-api-key", "secret_arn": null}]
 """
 
 from typing import Any
@@ -81,6 +84,12 @@ def describe(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, Any]
 
 
 def compare_secret(declared: dict[str, Any], actual: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The differences of one secret, each naming the secret (and its ARN when it exists)."""
+    identity = {"secret_name": declared["name"], "secret_arn": (actual or {}).get("ARN")}
+    return [{**item, **identity} for item in _secret_differences(declared, actual)]
+
+
+def _secret_differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> list[dict[str, Any]]:
     resource = f"secret[{declared['name']}]"
     if actual is None:
         return [difference(resource, "present", "absent")]

@@ -1,4 +1,5 @@
-"""docs/awx.md's custom credential types work as written: rendered the way AWX renders them.
+"""docs/awx.md works as written: its custom credential types rendered the way AWX renders them,
+and its job-template table and drift section in step with the playbooks.
 
 AWX renders a credential type's injectors with Jinja's immutable sandbox, writes the `file`
 template to a temporary file (`tower.filename`) and exports the `env` entries to the job.
@@ -110,3 +111,61 @@ def test_the_api_key_credential_feeds_the_variables_provisioning_reads() -> None
     # The emulator's endpoint and the administrators' public SSH key are no API keys.
     assert set(injectors["env"]) == read_by_provisioning - {"AWS_ENDPOINT_URL", "ADMIN_SSH_PUBLIC_KEY"}
     assert "ADMIN_SSH_PUBLIC_KEY" in (REPO / "docs" / "awx.md").read_text()
+
+
+def markdown_table(heading: str) -> list[dict[str, str]]:
+    """The first table after a heading of docs/awx.md, as rows of {column: cell}."""
+    lines = DOC.read_text().split(heading, 1)[1].splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("|"))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("|"):
+            break
+        block.append([cell.strip() for cell in line.strip("|").split("|")])
+    assert len(block) > 2, f"no table after {heading}"
+    header, rows = block[0], block[2:]
+    return [dict(zip(header, row, strict=True)) for row in rows]
+
+
+def playbook_plays(path: str) -> list[dict[str, Any]]:
+    return yaml.safe_load((REPO / path).read_text())
+
+
+def test_every_job_template_runs_a_playbook_that_exists() -> None:
+    rows = markdown_table("## 5. Job templates")
+    playbooks = {row["Template"]: row["Playbook"].strip("`") for row in rows}
+    assert playbooks == {
+        "`mensetsu-<env>-site`": "site.yml",
+        "`mensetsu-<env>-site-check`": "site.yml",
+        "`mensetsu-<env>-drift`": "playbooks/drift.yml",
+        "`mensetsu-<env>-publish-static`": "playbooks/publish_static.yml",
+    }
+    for template, playbook in playbooks.items():
+        assert (REPO / playbook).is_file(), f"{template}: {playbook} does not exist"
+        assert isinstance(playbook_plays(playbook), list), playbook
+    # A job template's section below the table names the same playbook.
+    text = DOC.read_text()
+    for section in ("### site", "### drift (scheduled daily)", "### publish_static"):
+        assert section in text, section
+    assert "`playbooks/drift.yml` is read-only" in text and "`playbooks/publish_static.yml` uploads" in text
+
+
+def test_the_drift_section_describes_what_the_playbook_does() -> None:
+    """The artifacts the doc lists are the ones the last play publishes, the task it names is the
+    one that fails on drift, and the callback it says needs no setting sits next to the playbook."""
+    plays = playbook_plays("playbooks/drift.yml")
+    verdict = plays[-1]
+    assert verdict["vars"]["drift_report_verdict"] is True and "always" in verdict["tags"]
+    tasks = {task["name"]: task for task in verdict["tasks"]}
+    published = next(task for task in tasks.values() if "ansible.builtin.set_stats" in task)
+    artifacts = set(published["ansible.builtin.set_stats"]["data"])
+    documented = set()
+    for row in markdown_table("the last play publishes with `set_stats`"):
+        documented |= set(re.findall(r"`(drift_\w+)`", row["Artifact"]))
+    assert documented == artifacts
+    failing = next(name for name, task in tasks.items() if "ansible.builtin.fail" in task)
+    text = DOC.read_text()
+    assert f"*{failing}*" in text, failing
+    callback = "playbooks/callback_plugins/drift_report.py"
+    assert (REPO / callback).is_file() and f"`{callback}`" in text
+    assert all(play.get("check_mode") is True for play in plays if "hosts" in play), "the doc says read-only"

@@ -1,11 +1,19 @@
-"""The drift run (scripts/drift.sh -> playbooks/drift.yml + the drift_report callback) against a
-moto server of its own: out-of-band changes made with boto3 exit 2, each named in the report with
-its declared and actual value; a converge fixes them, and the drift run on the converged stack
-exits 0 with an empty report; an unreachable endpoint exits 1. Every drift run sends zero
-mutating requests.
+"""The drift run against a moto server of its own, started the two ways operators start it: the
+playbook alone (`ansible-playbook playbooks/drift.yml -i inventories/local`, as AWX, a cron line or
+a person runs it, with the callback settings ansible-runner gives a job) and scripts/drift.sh.
 
-Costly (two site.yml runs and two drift runs), so the stack is built once for the module and the
-AWS tests run in file order. The callback's parsing and the workflow are tested without AWS.
+On the converged stack the playbook alone with `--tags security` exits 0 and writes a clean
+report. Then one out-of-band change per kind of resource the platform declares, made with boto3
+as someone at the console would: the playbook alone FAILS, its last lines list each difference and
+the fixing command, and the report names every changed resource the way AWS does (type, id, ARN,
+region, console link), checked against the API; `--tags security` alone fails on the opened group;
+the wrapper exits 2 for drift. A converge fixes everything: the playbook alone and the wrapper
+exit 0 with a clean report (the playbook alone: zero mutating requests); an unreachable
+endpoint fails (wrapper: 1) and says it is not a drift result. Every drift run sends zero mutating
+requests, and every report validates against schemas/drift-report.schema.json.
+
+Costly (two site.yml runs, two whole drift runs and five partial ones), so the stack is built
+once for the module and the AWS tests run in file order. The callback's parsing and the workflow are tested without AWS.
 """
 
 from __future__ import annotations
@@ -19,9 +27,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.drift import VENV_BIN, run_drift
-from tests.support.moto import REPO, MotoServer, free_port, start_moto
-from tests.support.naming import media_bucket, static_bucket
+from tests.support.drift import VENV_BIN, DriftRun, run_drift, run_drift_playbook, validate_report
+from tests.support.moto import REGION, REPO, MotoServer, free_port, start_moto
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
@@ -30,6 +37,7 @@ INVENTORY = "inventories/local"
 # The converges leave the static bucket's objects alone: the drift run does not compare them.
 SKIP_STATIC = ("--skip-tags", "static")
 ADMIN = "192.0.2.10/32"  # inventories/local admin_cidr
+FIX = "ansible-playbook site.yml -i inventories/local"
 
 
 @pytest.fixture(scope="module")
@@ -53,37 +61,147 @@ def client(server: MotoServer):
     return server.client
 
 
-def make_drift(client) -> dict[str, str]:
-    """Out-of-band changes, as someone at the console would make them. Returns ids the test needs."""
+@pytest.fixture(scope="module")
+def changed(client) -> dict[str, dict]:
+    """The out-of-band changes (made once, by the first test that needs them)."""
+    return make_drift(client)
+
+
+def buckets_by_purpose(client) -> dict[str, str]:
+    """The platform's buckets by their Purpose tag (names come from the settings, never hard-coded)."""
+    s3 = client("s3")
+    found = {}
+    for bucket in s3.list_buckets()["Buckets"]:
+        tags = {tag["Key"]: tag["Value"] for tag in s3.get_bucket_tagging(Bucket=bucket["Name"]).get("TagSet", [])}
+        if tags.get("Project") == "mensetsu" and tags.get("Purpose"):
+            found[tags["Purpose"]] = bucket["Name"]
+    return found
+
+
+def make_drift(client) -> dict[str, dict]:
+    """One out-of-band change (or more) per kind of resource, as someone at the console would make
+    them. Returns, per CloudFormation type, the identity the API gives the changed resource."""
+    account = client("sts").get_caller_identity()["Account"]
+    arn = f"arn:aws:{{}}:{REGION}:{account}:{{}}"
+    expect: dict[str, dict] = {}
     ec2 = client("ec2")
-    groups = ec2.describe_security_groups(Filters=[{"Name": "tag:Project", "Values": ["mensetsu"]}])
-    group_ids = {g["GroupName"].removeprefix(f"{PREFIX}-"): g["GroupId"] for g in groups["SecurityGroups"]}
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [PREFIX]}])["Vpcs"][0]
+    in_vpc = [{"Name": "vpc-id", "Values": [vpc["VpcId"]]}]
+    ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsHostnames={"Value": False})
+    expect["AWS::EC2::VPC"] = {"id": vpc["VpcId"], "arn": arn.format("ec2", f"vpc/{vpc['VpcId']}")}
+
+    subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
+    private = next(s for s in subnets if {"Key": "Tier", "Value": "private"} in s.get("Tags", []))
+    ec2.modify_subnet_attribute(SubnetId=private["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+    expect["AWS::EC2::Subnet"] = {"id": private["SubnetId"], "arn": private["SubnetArn"]}
+
+    igw = ec2.describe_internet_gateways(Filters=[{"Name": "attachment.vpc-id", "Values": [vpc["VpcId"]]}])
+    igw_id = igw["InternetGateways"][0]["InternetGatewayId"]
+    ec2.create_tags(Resources=[igw_id], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
+    expect["AWS::EC2::InternetGateway"] = {"id": igw_id, "arn": arn.format("ec2", f"internet-gateway/{igw_id}")}
+
+    public_table = ec2.describe_route_tables(Filters=[*in_vpc, {"Name": "tag:Name", "Values": [f"{PREFIX}-public"]}])
+    table_id = public_table["RouteTables"][0]["RouteTableId"]
+    ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0")
+    expect["AWS::EC2::RouteTable"] = {"id": table_id, "arn": arn.format("ec2", f"route-table/{table_id}")}
+
+    endpoint = ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"][0]["VpcEndpointId"]
+    ec2.create_tags(Resources=[endpoint], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
+    expect["AWS::EC2::VPCEndpoint"] = {"id": endpoint, "arn": arn.format("ec2", f"vpc-endpoint/{endpoint}")}
+
+    groups = {g["GroupName"]: g for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]}
+    app_sg, db_sg = groups[f"{PREFIX}-app"]["GroupId"], groups[f"{PREFIX}-db"]["GroupId"]
     ec2.authorize_security_group_ingress(
-        GroupId=group_ids["app"],
+        GroupId=app_sg,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
     )
-    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_ids["db"]]}])
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [db_sg]}])
     inbound = [rule["SecurityGroupRuleId"] for rule in rules["SecurityGroupRules"] if not rule["IsEgress"]]
-    ec2.revoke_security_group_ingress(GroupId=group_ids["db"], SecurityGroupRuleIds=inbound)
+    ec2.revoke_security_group_ingress(GroupId=db_sg, SecurityGroupRuleIds=inbound)
+    expect["AWS::EC2::SecurityGroup"] = {
+        "id": app_sg,
+        "name": f"{PREFIX}-app",
+        "arn": arn.format("ec2", f"security-group/{app_sg}"),
+        "db_sg": db_sg,
+    }
+
     filters = [{"Name": "tag:Role", "Values": ["app"]}, {"Name": "instance-state-name", "Values": ["running"]}]
-    instance = ec2.describe_instances(Filters=filters)["Reservations"][0]["Instances"][0]
-    ec2.modify_instance_metadata_options(InstanceId=instance["InstanceId"], HttpTokens="optional")
-    ec2.modify_instance_attribute(InstanceId=instance["InstanceId"], InstanceType={"Value": "t3.large"})
+    instance = ec2.describe_instances(Filters=filters)["Reservations"][0]["Instances"][0]["InstanceId"]
+    ec2.modify_instance_metadata_options(InstanceId=instance, HttpTokens="optional")
+    ec2.modify_instance_attribute(InstanceId=instance, InstanceType={"Value": "t3.large"})
+    expect["AWS::EC2::Instance"] = {"id": instance, "arn": arn.format("ec2", f"instance/{instance}")}
+
+    key = ec2.describe_key_pairs()["KeyPairs"][0]["KeyName"]
+    ec2.delete_key_pair(KeyName=key)
+    expect["AWS::EC2::KeyPair"] = {"id": key, "arn": None}
+
+    iam = client("iam")
+    role = iam.get_role(RoleName=f"{PREFIX}-app")["Role"]
+    iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    expect["AWS::IAM::Role"] = {"id": role["RoleName"], "arn": role["Arn"]}
+    policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="app-access")["PolicyDocument"]
+    policy["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    iam.put_role_policy(RoleName=role["RoleName"], PolicyName="app-access", PolicyDocument=json.dumps(policy))
+    expect["AWS::IAM::RolePolicy"] = {"id": f"{role['RoleName']}/app-access", "arn": None, "parent_arn": role["Arn"]}
+
+    secrets = client("secretsmanager")
+    secret = secrets.describe_secret(SecretId="mensetsu/local/openai-api-key")
+    secrets.tag_resource(SecretId=secret["ARN"], Tags=[{"Key": "Owner", "Value": "someone"}])
+    secrets.delete_secret(SecretId="mensetsu/local/heygen-api-key", ForceDeleteWithoutRecovery=True)
+    expect["AWS::SecretsManager::Secret"] = {"id": secret["Name"], "arn": secret["ARN"]}
+
+    rds = client("rds")
+    db = rds.modify_db_instance(
+        DBInstanceIdentifier=f"{PREFIX}-db", PubliclyAccessible=True, BackupRetentionPeriod=0, ApplyImmediately=True
+    )["DBInstance"]
+    expect["AWS::RDS::DBInstance"] = {"id": db["DBInstanceIdentifier"], "arn": db["DBInstanceArn"]}
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName=f"{PREFIX}-db")["DBSubnetGroups"][0]
+    rds.modify_db_subnet_group(
+        DBSubnetGroupName=group["DBSubnetGroupName"],
+        DBSubnetGroupDescription="changed by hand",
+        SubnetIds=[subnet["SubnetIdentifier"] for subnet in group["Subnets"]],
+    )
+    expect["AWS::RDS::DBSubnetGroup"] = {"id": group["DBSubnetGroupName"], "arn": group["DBSubnetGroupArn"]}
+
+    redis = client("elasticache").modify_replication_group(
+        ReplicationGroupId=f"{PREFIX}-redis", SnapshotRetentionLimit=5, ApplyImmediately=True
+    )["ReplicationGroup"]
+    expect["AWS::ElastiCache::ReplicationGroup"] = {"id": redis["ReplicationGroupId"], "arn": redis["ARN"]}
 
     s3 = client("s3")
-    s3.delete_public_access_block(Bucket=media_bucket(PREFIX))
-    s3.put_bucket_versioning(Bucket=static_bucket(PREFIX), VersioningConfiguration={"Status": "Suspended"})
-    s3.delete_bucket_lifecycle(Bucket=media_bucket(PREFIX))
+    buckets = buckets_by_purpose(client)
+    s3.delete_public_access_block(Bucket=buckets["media"])
+    s3.put_bucket_versioning(Bucket=buckets["static-site"], VersioningConfiguration={"Status": "Suspended"})
+    s3.delete_bucket_lifecycle(Bucket=buckets["media"])
+    expect["AWS::S3::Bucket"] = {"id": buckets["media"], "arn": f"arn:aws:s3:::{buckets['media']}", **buckets}
 
     elb = client("elbv2")
-    group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
-    elb.modify_target_group(TargetGroupArn=group["TargetGroupArn"], HealthCheckPath="/")
+    target_group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
+    elb.modify_target_group(TargetGroupArn=target_group["TargetGroupArn"], HealthCheckPath="/")
+    expect["AWS::ElasticLoadBalancingV2::TargetGroup"] = {"id": f"{PREFIX}-api", "arn": target_group["TargetGroupArn"]}
+    balancer = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    listener = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
+    elb.modify_listener(ListenerArn=listener["ListenerArn"], SslPolicy="ELBSecurityPolicy-2016-08")
+    expect["AWS::ElasticLoadBalancingV2::LoadBalancer"] = {"id": f"{PREFIX}-alb", "arn": balancer["LoadBalancerArn"]}
 
-    client("rds").modify_db_instance(
-        DBInstanceIdentifier=f"{PREFIX}-db", BackupRetentionPeriod=0, ApplyImmediately=True
-    )
+    acm = client("acm")
+    certificate = acm.list_certificates()["CertificateSummaryList"][0]["CertificateArn"]
+    acm.add_tags_to_certificate(CertificateArn=certificate, Tags=[{"Key": "Owner", "Value": "someone"}])
+    expect["AWS::CertificateManager::Certificate"] = {"id": certificate, "arn": certificate}
 
     cloudfront = client("cloudfront", "us-east-1")
+    controls = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
+    control = cloudfront.get_origin_access_control(Id=controls[0]["Id"])
+    config = control["OriginAccessControl"]["OriginAccessControlConfig"]
+    cloudfront.update_origin_access_control(
+        Id=controls[0]["Id"],
+        IfMatch=control["ETag"],
+        OriginAccessControlConfig={**config, "SigningBehavior": "no-override"},
+    )
+    expect["AWS::CloudFront::OriginAccessControl"] = {
+        "id": controls[0]["Id"],
+        "arn": f"arn:aws:cloudfront::{account}:origin-access-control/{controls[0]['Id']}",
+    }
     summary = next(
         d
         for d in cloudfront.list_distributions()["DistributionList"]["Items"]
@@ -93,72 +211,182 @@ def make_drift(client) -> dict[str, str]:
     config = current["DistributionConfig"]
     config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "allow-all"
     cloudfront.update_distribution(Id=summary["Id"], IfMatch=current["ETag"], DistributionConfig=config)
-
-    client("secretsmanager").delete_secret(SecretId="mensetsu/local/heygen-api-key", ForceDeleteWithoutRecovery=True)
+    expect["AWS::CloudFront::Distribution"] = {"id": summary["Id"], "arn": summary["ARN"]}
 
     route53 = client("route53", "us-east-1")
     zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
+    zone_id = zone["Id"].rsplit("/", 1)[-1]
+    route53.update_hosted_zone_comment(Id=zone_id, Comment="changed by hand")
+    expect["AWS::Route53::HostedZone"] = {"id": zone_id, "arn": f"arn:aws:route53:::hostedzone/{zone_id}"}
+    api = {
+        "Name": "api.local.mensetsu.example.com.",
+        "Type": "A",
+        "TTL": 60,
+        "ResourceRecords": [{"Value": "198.51.100.7"}],
+    }
     route53.change_resource_record_sets(
-        HostedZoneId=zone["Id"],
-        ChangeBatch={
-            "Changes": [
-                {
-                    "Action": "UPSERT",
-                    "ResourceRecordSet": {
-                        "Name": "api.local.mensetsu.example.com.",
-                        "Type": "A",
-                        "TTL": 60,
-                        "ResourceRecords": [{"Value": "198.51.100.7"}],
-                    },
-                }
-            ]
-        },
+        HostedZoneId=zone_id, ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": api}]}
     )
-    return {"app_sg": group_ids["app"], "db_sg": group_ids["db"], "instance": instance["InstanceId"]}
+    expect["AWS::Route53::RecordSet"] = {"id": "api.local.mensetsu.example.com A", "arn": None, "zone": zone_id}
+
+    cloudwatch = client("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"][0]
+    kept = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "MetricName", "Namespace")
+    kept += ("Statistic", "Dimensions", "Period", "EvaluationPeriods", "ComparisonOperator", "TreatMissingData")
+    cloudwatch.put_metric_alarm(**{k: alarm[k] for k in kept if k in alarm}, Threshold=alarm["Threshold"] * 10)
+    expect["AWS::CloudWatch::Alarm"] = {"id": alarm["AlarmName"], "arn": alarm["AlarmArn"]}
+
+    sns = client("sns")
+    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alerts"))
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed by hand")
+    expect["AWS::SNS::Topic"] = {"id": f"{PREFIX}-alerts", "arn": topic}
+
+    # moto has no UpdateBudget: a budget changed by hand is one deleted and created again with
+    # another amount (and, here, without its alerts). The converge test deletes it for the converge
+    # to create it as declared.
+    budgets = client("budgets", "us-east-1")
+    budget = budgets.describe_budget(AccountId=account, BudgetName=f"{PREFIX}-monthly")["Budget"]
+    budget.pop("CalculatedSpend", None)
+    budgets.delete_budget(AccountId=account, BudgetName=budget["BudgetName"])
+    budgets.create_budget(AccountId=account, Budget={**budget, "BudgetLimit": {"Amount": "1000", "Unit": "USD"}})
+    expect["AWS::Budgets::Budget"] = {
+        "id": budget["BudgetName"],
+        "arn": f"arn:aws:budgets::{account}:budget/{budget['BudgetName']}",
+        "account": account,
+    }
+    return expect
 
 
-def test_out_of_band_changes_exit_2_each_named_with_declared_and_actual(server, client, reports):
-    ids = make_drift(client)
+def drift_items_by_type(run: DriftRun, aws_type: str, resource_id: str) -> list[dict]:
+    return [item for item in run.of_type(aws_type) if item["identity"]["id"] == resource_id]
+
+
+def test_the_playbook_alone_with_tags_security_on_the_converged_stack_exits_0(server, reports):
+    run = run_drift_playbook(server.env, reports, ("--tags", "security"))
+    assert run.returncode == 0, str(run)
+    assert run.report["status"] == "clean" and run.report["items"] == [], run.report
+    assert "NO DRIFT" in run.tail(2)[0] and run.report["json"] in run.tail(1)[0], run.tail(5)
+    assert "aws_security_groups : Create" in run.output and "aws_data : Create" not in run.output
+
+
+def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_aws_does(
+    server, client, reports, changed
+):
     with server.recording_requests() as requests:
-        run = run_drift(server.env, reports)
-    assert run.returncode == 2, str(run)
+        run = run_drift_playbook(server.env, reports)
+    assert run.returncode != 0, str(run)
     assert writes(requests) == [], [str(r) for r in writes(requests)]
     report = run.report
-    assert report["status"] == "drift" and report["drift_count"] == len(report["items"])
-    assert report["fix_command"] == "ansible-playbook site.yml -i inventories/local"
-    assert report["fix_command"] in run.markdown
+    assert report["status"] == "drift" and report["drift_count"] == len(report["items"]) > 0
+    assert report["fix_command"] == FIX and FIX in run.markdown
 
-    def only(resource: str, attribute: str) -> dict:
-        found = run.items(resource, attribute)
-        assert len(found) == 1, (resource, attribute, json.dumps(report["items"], indent=1, default=str))
+    # The run's last lines: the verdict, one line per difference, the fix, the report's files.
+    tail = run.tail(len(report["items"]) + 3)
+    assert tail[0].startswith(f"DRIFT: {len(report['items'])} differences"), "\n".join(run.tail(20))
+    assert tail[-2] == f"Fix: {FIX}" and tail[-1].startswith("Report: ") and report["json"] in tail[-1]
+    for item in report["items"]:
+        assert any(item["resource"] in line and (item["attribute"] or "-") in line for line in tail[1:-2]), item
+
+    # Every kind of resource the platform declares: its entry carries the identity the API gives it.
+    for aws_type, want in changed.items():
+        found = drift_items_by_type(run, aws_type, want["id"])
+        assert found, (aws_type, want["id"], sorted({i["resource"] for i in report["items"]}))
+        identity = found[0]["identity"]
+        assert identity["arn"] == want["arn"], (aws_type, identity)
+        assert identity["region"] == ("global" if aws_type.split("::")[1] in GLOBAL else REGION), identity
+        assert identity["console"] and identity["console"].startswith("https://"), identity
+        assert all(item["task"] for item in found), "the managing task stays as a secondary field"
+    assert (
+        drift_items_by_type(run, "AWS::IAM::RolePolicy", changed["AWS::IAM::RolePolicy"]["id"])[0]["identity"][
+            "parent_arn"
+        ]
+        == changed["AWS::IAM::Role"]["arn"]
+    )
+    assert (
+        changed["AWS::Route53::RecordSet"]["zone"] in run.of_type("AWS::Route53::RecordSet")[0]["identity"]["console"]
+    )
+
+    def only(aws_type: str, resource_id: str, attribute: str) -> dict:
+        found = [
+            item
+            for item in drift_items_by_type(run, aws_type, resource_id)
+            if item["attribute"] == attribute or item["attribute"].endswith("." + attribute)
+        ]
+        assert len(found) == 1, (aws_type, resource_id, attribute, json.dumps(report["items"], indent=1, default=str))
         return found[0]
 
-    def declared_actual(resource: str, attribute: str) -> tuple:
-        item = only(resource, attribute)
+    def declared_actual(aws_type: str, resource_id: str, attribute: str) -> tuple:
+        item = only(aws_type, resource_id, attribute)
         return item["declared"], item["actual"]
 
-    assert "tcp 22 from 0.0.0.0/0" in only("[app]", "ip_permissions")["extra"]
-    assert only("[db]", "ip_permissions")["missing"] == [f"tcp 5432 from {ids['app_sg']}"]
-    assert declared_actual(f"s3://{media_bucket(PREFIX)}", "public_access.block_public_acls") == (True, False)
-    assert declared_actual(f"s3://{static_bucket(PREFIX)}", "versioning") == ("Enabled", "Suspended")
+    app_sg, db_sg = changed["AWS::EC2::SecurityGroup"]["id"], changed["AWS::EC2::SecurityGroup"]["db_sg"]
+    opened = only("AWS::EC2::SecurityGroup", app_sg, "ip_permissions")
+    assert "tcp 22 from 0.0.0.0/0" in opened["extra"] and opened["severity"] == "critical", opened
+    assert opened["category"] == "network exposure"
+    assert only("AWS::EC2::SecurityGroup", db_sg, "ip_permissions")["missing"] == [f"tcp 5432 from {app_sg}"]
+    media, static = changed["AWS::S3::Bucket"]["media"], changed["AWS::S3::Bucket"]["static-site"]
+    assert declared_actual("AWS::S3::Bucket", media, "public_access.block_public_acls") == (True, False)
+    assert declared_actual("AWS::S3::Bucket", static, "versioning") == ("Enabled", "Suspended")
+    lifecycle = "lifecycle_rules[expire-noncurrent-and-abort-uploads]"
+    assert declared_actual("AWS::S3::Bucket", media, lifecycle)[1] is None
+    db = changed["AWS::RDS::DBInstance"]["id"]
+    assert declared_actual("AWS::RDS::DBInstance", db, "backup_retention_period") == (1, 0)
+    assert declared_actual("AWS::RDS::DBInstance", db, "publicly_accessible") == (False, True)
+    distribution = changed["AWS::CloudFront::Distribution"]["id"]
+    viewer = declared_actual("AWS::CloudFront::Distribution", distribution, "ViewerProtocolPolicy")
+    assert viewer == ("redirect-to-https", "allow-all")
+    instance = changed["AWS::EC2::Instance"]["id"]
+    assert declared_actual("AWS::EC2::Instance", instance, "metadata_options.http_tokens") == ("required", "optional")
+    assert declared_actual("AWS::EC2::Instance", instance, "instance_type") == ("t3.medium", "t3.large")
+    assert declared_actual("AWS::Route53::RecordSet", "api.local.mensetsu.example.com A", "value")[1] == "198.51.100.7"
+    target_group = changed["AWS::ElasticLoadBalancingV2::TargetGroup"]["id"]
+    health = declared_actual("AWS::ElasticLoadBalancingV2::TargetGroup", target_group, "health_check_path")
+    assert health == ("/health", "/")
+    balancer = changed["AWS::ElasticLoadBalancingV2::LoadBalancer"]["id"]
+    tls = declared_actual("AWS::ElasticLoadBalancingV2::LoadBalancer", balancer, "listener 443.ssl_policy")
+    assert tls[1] == "ELBSecurityPolicy-2016-08" and tls[0] != tls[1]
     assert (
-        declared_actual(f"s3://{media_bucket(PREFIX)}", "lifecycle_rules[expire-noncurrent-and-abort-uploads]")[1]
-        is None
+        only("AWS::ElasticLoadBalancingV2::LoadBalancer", balancer, "listener 443.ssl_policy")["category"]
+        == "encryption"
     )
-    assert declared_actual("PostgreSQL", "backup_retention_period") == (1, 0)
-    assert declared_actual("CloudFront distribution", "ViewerProtocolPolicy") == ("redirect-to-https", "allow-all")
-    assert declared_actual(f"{PREFIX}-app-1", "metadata_options.http_tokens") == ("required", "optional")
-    assert declared_actual(f"{PREFIX}-app-1", "instance_type") == ("t3.medium", "t3.large")
-    assert declared_actual("api record", "value")[1] == "198.51.100.7"
-    assert declared_actual(f"target-group/{PREFIX}-api", "health_check_path") == ("/health", "/")
-    secret = declared_actual("secretsmanager", "secret[mensetsu/local/heygen-api-key]")
-    assert secret == ("present", "absent")
+    missing = declared_actual(
+        "AWS::SecretsManager::Secret", "mensetsu/local/heygen-api-key", "secret[mensetsu/local/heygen-api-key]"
+    )
+    assert missing == ("present", "absent")
     hidden = [item for item in report["items"] if item.get("secret")]
-    assert hidden and all(item["declared"] == item["actual"] == "(hidden: no_log)" for item in hidden)
-    assert "| Resource | Attribute | Declared | Actual |" in run.markdown
+    assert all(item["declared"] == item["actual"] == "(hidden: no_log)" for item in hidden)
+
+    # The Markdown: one section per resource, most security-relevant first, each with its severity.
+    sections = [line for line in run.markdown.splitlines() if line.startswith("## ")]
+    assert sections[0].startswith("## critical: "), sections
+    severities = [line.split(":")[0].removeprefix("## ") for line in sections]
+    assert severities == sorted(severities, key=("critical", "high", "medium", "low").index), severities
+    assert f"## critical: AWS::EC2::SecurityGroup {app_sg} ({PREFIX}-app)" in sections
+    assert len(sections) == len({item["resource"] for item in report["items"]})
+    assert "| Severity | Category | Attribute | Declared | Actual |" in run.markdown
+    assert "[console](https://" in run.markdown
 
 
-def test_no_secret_value_reaches_the_report(server, client, reports):
+# Services whose resources have no region (their ARN has none; the console is us-east-1's).
+GLOBAL = {"IAM", "Route53", "CloudFront", "Budgets"}
+
+
+def test_tags_security_alone_fails_on_the_opened_group_and_the_wrapper_exits_2(server, reports, changed):
+    app_sg = changed["AWS::EC2::SecurityGroup"]["id"]
+    direct = run_drift_playbook(server.env, reports, ("--tags", "security"))
+    assert direct.returncode != 0, str(direct)
+    # The groups need the VPC: --tags security compares the network too (as a converge needs it).
+    network = {"AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::InternetGateway", "AWS::EC2::RouteTable"}
+    network |= {"AWS::EC2::VPCEndpoint", "AWS::EC2::SecurityGroup"}
+    assert {item["identity"]["type"] for item in direct.report["items"]} <= network, direct.report["items"]
+    assert direct.items(app_sg, "ip_permissions"), direct.report["items"]
+    assert any(app_sg in line and "0.0.0.0/0" in line for line in direct.tail(10)), "\n".join(direct.tail(10))
+    wrapped = run_drift(server.env, reports, ("--tags", "security"))
+    assert wrapped.returncode == 2, str(wrapped)
+    assert wrapped.report["status"] == "drift"
+
+
+def test_no_secret_value_reaches_the_report(server, client, reports, changed):
     secrets = client("secretsmanager")
     values = [
         json.loads(secrets.get_secret_value(SecretId=f"mensetsu/local/{name}")["SecretString"])[key]
@@ -169,7 +397,9 @@ def test_no_secret_value_reaches_the_report(server, client, reports):
         assert not any(value in text for value in values), path
 
 
-def test_after_a_converge_the_drift_run_exits_0_with_an_empty_report(server, client, reports):
+def test_after_a_converge_the_playbook_alone_and_the_wrapper_exit_0_with_an_empty_report(
+    server, client, reports, changed
+):
     # amazon.aws.ec2_instance cannot apply metadata options on moto (it resends the fields moto
     # does not return as None); on AWS the converge restores IMDSv2 like everything else.
     ec2 = client("ec2")
@@ -179,24 +409,44 @@ def test_after_a_converge_the_drift_run_exits_0_with_an_empty_report(server, cli
             ec2.modify_instance_metadata_options(
                 InstanceId=instance["InstanceId"], HttpTokens="required", HttpPutResponseHopLimit=2
             )
+    # moto has no UpdateBudget (the converge's call for a changed budget): without the budget, the
+    # converge creates it as declared.
+    budget = changed["AWS::Budgets::Budget"]
+    client("budgets", "us-east-1").delete_budget(AccountId=budget["account"], BudgetName=budget["id"])
     fixed = run_playbook("site.yml", INVENTORY, env=server.env, args=SKIP_STATIC)
     assert fixed.returncode == 0, str(fixed)
     with server.recording_requests() as requests:
-        run = run_drift(server.env, reports)
+        run = run_drift_playbook(server.env, reports)
     assert run.returncode == 0, str(run) + json.dumps(run.report.get("items"), indent=1, default=str)
     assert run.report["status"] == "clean" and run.report["items"] == [], run.report
+    assert run.report["account"] == "123456789012" and run.report["region"] == REGION
+    assert "NO DRIFT" in run.tail(2)[0] and run.report["json"] in run.tail(1)[0], run.tail(5)
     assert "No drift" in run.markdown
     assert requests, "the drift run read nothing: it did not look at the stack"
     assert writes(requests) == [], [str(r) for r in writes(requests)]
+    wrapped = run_drift(server.env, reports, ("--tags", "security"))
+    assert wrapped.returncode == 0, str(wrapped)
+    assert wrapped.report["status"] == "clean" and "No drift" in wrapped.markdown
 
 
-def test_a_failed_run_exits_1_and_never_reads_as_no_drift(reports):
+def test_a_failed_run_fails_and_never_reads_as_no_drift(reports):
     unreachable = f"http://127.0.0.1:{free_port()}"
     env = {"AWS_ENDPOINT_URL": unreachable, "AWS_MAX_ATTEMPTS": "1"}
     run = run_drift(env, reports)
     assert run.returncode == 1, str(run)
     assert run.report["status"] == "failed" and run.report["failures"], run.report
     assert "does NOT say there is no drift" in run.markdown
+    direct = run_drift_playbook(env, reports)
+    assert direct.returncode != 0, str(direct)
+    assert direct.report["status"] == "failed"
+    assert any("NOT a drift result" in line for line in direct.tail(8)), "\n".join(direct.tail(8))
+
+
+def test_every_report_written_matches_the_schema(reports):
+    written = sorted(reports.glob("drift-*.json"))
+    assert written, "no report was written"
+    for path in written:
+        validate_report(json.loads(path.read_text()))
 
 
 def test_drift_yml_compares_the_same_roles_as_provision_yml():
@@ -215,7 +465,9 @@ def test_drift_yml_compares_the_same_roles_as_provision_yml():
 
 
 def load_callback():
-    spec = importlib.util.spec_from_file_location("drift_report", Path(REPO) / "plugins/callback/drift_report.py")
+    spec = importlib.util.spec_from_file_location(
+        "drift_report", Path(REPO) / "playbooks/callback_plugins/drift_report.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -356,3 +608,120 @@ def test_the_workflow_is_a_valid_github_workflow_that_fails_on_drift():
     assert "continue-on-error" not in run_step, "exit 2 must fail the job"
     upload = next(step for step in job["steps"] if step.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()"
+
+
+# Modules of the provisioning roles that only read, or whose results are no AWS resource.
+NOT_RESOURCES = {"aws_caller_info", "aws_az_info", "s3_static_sync"}
+
+
+def test_every_module_that_manages_a_resource_has_its_aws_identity_mapped():
+    """A module added to a role without a KINDS entry would report its differences as `unknown`
+    (which the schema refuses): this names it before a drift run does."""
+    callback = load_callback()
+    roles = ("aws_network", "aws_security_groups", "aws_iam", "aws_secrets", "aws_data", "aws_storage")
+    roles += ("aws_dns", "aws_certificates", "aws_edge", "aws_compute", "aws_monitoring", "aws_budget")
+    used = set()
+    for role in roles:
+        for path in (Path(REPO) / "roles" / role / "tasks").glob("*.yml"):
+            for task in yaml.safe_load(path.read_text()) or []:
+                used |= {
+                    key.rsplit(".", 1)[-1]
+                    for key in task
+                    if "." in key or (Path(REPO) / "library" / f"{key}.py").exists()
+                }
+    drift = yaml.safe_load((Path(REPO) / "playbooks/drift.yml").read_text())
+    for play in drift:
+        for task in play.get("tasks", []):
+            used |= {key for key in task if (Path(REPO) / "library" / f"{key}.py").exists()}
+    managing = {name for name in used if not name.endswith("_info")} - NOT_RESOURCES
+    managing = {name for name in managing if not name.startswith(("set_fact", "assert", "include_", "import_"))}
+    managing -= {"debug", "fail", "meta", "async_status", "template", "set_stats"}
+    assert managing - set(callback.KINDS) == set(), managing - set(callback.KINDS)
+
+
+def test_the_cache_subnet_group_is_named_from_what_its_module_returns():
+    """moto has no ModifyCacheSubnetGroup, so no out-of-band change reaches this kind on the
+    emulator: its entry is checked on the result community.aws.elasticache_subnet_group returns
+    (its RETURN documentation) for a changed description."""
+    callback = load_callback()
+    arn = "arn:aws:elasticache:ap-northeast-1:123456789012:subnetgroup:mensetsu-dev-redis"
+    result = {
+        "changed": True,
+        "cache_subnet_group": {"arn": arn, "name": "mensetsu-dev-redis", "description": "changed by hand"},
+        "invocation": {
+            "module_args": {"name": "mensetsu-dev-redis", "description": "mensetsu-dev Redis, private subnets"}
+        },
+    }
+    context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}
+    identity = callback.aws_identity("community.aws.elasticache_subnet_group", result, context, {})
+    assert identity["type"] == "AWS::ElastiCache::SubnetGroup" and identity["id"] == "mensetsu-dev-redis"
+    assert identity["arn"] == arn and identity["region"] == "ap-northeast-1"
+    assert identity["console"].startswith("https://ap-northeast-1.console.aws.amazon.com/elasticache/")
+
+
+def test_the_markdown_puts_the_most_security_relevant_resource_first():
+    callback = load_callback()
+    context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}
+    alarm = callback.aws_identity(
+        "amazon.aws.cloudwatch_metric_alarm", {"invocation": {"module_args": {"name": "a"}}}, context, {}
+    )
+    group = callback.aws_identity(
+        "amazon.aws.ec2_security_group", {"group_id": "sg-1", "group_name": "app"}, context, {}
+    )
+    host = callback.host_identity("app-1", {"attribute": "content of /etc/ssh/sshd_config"}, "base : Configure sshd")
+    raw = [
+        (alarm, {"attribute": "threshold", "declared": 10, "actual": 1000}),
+        (
+            host,
+            {
+                "attribute": "content of /etc/ssh/sshd_config",
+                "declared": "1: PermitRootLogin no",
+                "actual": "1: PermitRootLogin yes",
+            },
+        ),
+        (
+            group,
+            {
+                "attribute": "ip_permissions",
+                "declared": [],
+                "actual": ["tcp 22 from 0.0.0.0/0"],
+                "extra": ["tcp 22 from 0.0.0.0/0"],
+            },
+        ),
+    ]
+    items = []
+    for identity, item in raw:
+        category, severity = callback.classify(identity, item)
+        items.append(
+            {
+                **item,
+                "identity": identity,
+                "resource": callback.describe(identity),
+                "task": "t",
+                "host": "h",
+                "category": category,
+                "severity": severity,
+            }
+        )
+    report = {
+        "environment": "dev",
+        "status": "drift",
+        "started": "s",
+        "finished": "f",
+        "items": items,
+        "failures": [],
+        "fix_command": "ansible-playbook site.yml -i inventories/dev",
+        "json": "r.json",
+        "markdown": "r.md",
+        "drift_count": 3,
+    }
+    sections = [line for line in callback.markdown(report).splitlines() if line.startswith("## ")]
+    assert sections == [
+        "## critical: AWS::EC2::SecurityGroup sg-1 (app)",
+        "## high: app-1: /etc/ssh/sshd_config",
+        "## medium: AWS::CloudWatch::Alarm a",
+    ], sections
+    assert callback.verdict_lines(report)[0] == "DRIFT: 3 differences between the declaration and the platform:"
+    assert callback.verdict_lines(report)[1].startswith(
+        "  [critical] AWS::EC2::SecurityGroup sg-1 (app): ip_permissions"
+    )
