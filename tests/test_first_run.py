@@ -77,7 +77,7 @@ DOCUMENTATION_VALUES = [
     {"domain_name": "example.com", "admin_cidr": "198.51.100.0/28", "operator_email": "ops@example.net"},
     {"domain_name": "api.example.org", "admin_cidr": "192.0.2.7/32", "operator_email": "ops@team.example.com"},
     {"domain_name": "shop.test", "admin_cidr": "2001:db8:10::/48", "operator_email": "ops@mensetsu.invalid"},
-    {"domain_name": "mensetsu.invalid", "admin_cidr": "203.0.113.0/24", "operator_email": "root@localhost"},
+    {"domain_name": "mensetsu.invalid", "admin_cidr": "203.0.113.0/24", "operator_email": "root@mail.localhost"},
     {"domain_name": "dev.localhost", "admin_cidr": "198.51.100.77/32", "operator_email": "a@b.example"},
 ]
 
