@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, read_new_requests, writes
 
@@ -193,7 +194,7 @@ def test_exactly_one_of_each_resource(chain: Chain):
     groups = client("elasticache").describe_replication_groups()["ReplicationGroups"]
     assert [g["ReplicationGroupId"] for g in groups] == [f"{PREFIX}-redis"]
     buckets = sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"])
-    assert buckets == [f"{PREFIX}-media", f"{PREFIX}-static"]
+    assert buckets == sorted([media_bucket(PREFIX), static_bucket(PREFIX)])
 
     route53 = client("route53", "us-east-1")
     assert [z["Name"] for z in route53.list_hosted_zones()["HostedZones"]] == ["local.mensetsu.example.com."]

@@ -32,6 +32,9 @@ STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
+# An operator's own values for what the shipped prod inventory leaves as documentation placeholders
+# (preflight refuses those before the teardown's guards are reached).
+PROD_SETTINGS = {"domain_name": "mensetsu.jp", "admin_cidr": "133.242.10.20/32", "operator_email": "ops@mensetsu.jp"}
 PLAYBOOK = "playbooks/teardown.yml"
 # The stack's database gets deletion protection (as prod has), so the teardown must lift it.
 CONFIRM = {"teardown_confirm": "local", "teardown_lift_deletion_protection": True}
@@ -148,10 +151,10 @@ def tagged_arns(client) -> list[str]:
 @pytest.mark.parametrize(
     ("inventory", "extra_vars", "refusal"),
     [
-        pytest.param(PROD_INVENTORY, {}, "teardown_confirm: refusing to remove prod", id="prod-no-guard"),
+        pytest.param(PROD_INVENTORY, PROD_SETTINGS, "teardown_confirm: refusing to remove prod", id="prod-no-guard"),
         pytest.param(
             PROD_INVENTORY,
-            {"teardown_confirm": "prod"},
+            {**PROD_SETTINGS, "teardown_confirm": "prod"},
             "teardown_lift_deletion_protection: prod is protected",
             id="prod-confirm-only",
         ),

@@ -355,6 +355,52 @@ KINDS: dict[str, Kind] = {
         _EC2 + "InstanceDetails:instanceId={id}",
     ),
     "ec2_key": Kind("AWS::EC2::KeyPair", ("key.id", "@name"), ("@name",), (), "", _EC2 + "KeyPairs:keyName={name}"),
+    # The instance profile that carries the role (aws_iam keeps the role in it: an interrupted run
+    # can leave it empty). IAM is global; the profile has no console page of its own.
+    "iam_instance_profile": Kind(
+        "AWS::IAM::InstanceProfile",
+        ("iam_instance_profile.instance_profile_name", "@name"),
+        ("iam_instance_profile.instance_profile_name", "@name"),
+        ("iam_instance_profile.arn",),
+        "arn:{partition}:iam::{account}:instance-profile/{id}",
+        "https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{name}",
+        True,
+    ),
+    "rds_parameter_group": Kind(
+        "AWS::RDS::DBParameterGroup",
+        ("name", "@name"),
+        ("name", "@name"),
+        ("arn",),
+        "arn:{partition}:rds:{region}:{account}:pg:{id}",
+        "https://{region}.console.aws.amazon.com/rds/home?region={region}#parameter-group-details:parameter-group-name={id}",
+    ),
+    # The account-level S3 Block Public Access: the account is the resource.
+    "s3_account_public_access_block": Kind(
+        "AWS::S3::AccountPublicAccessBlock",
+        ("account_id", "@account_id"),
+        (),
+        (),
+        "",
+        "https://s3.console.aws.amazon.com/s3/settings?region={region}",
+        True,
+    ),
+    # Used by the AMI replacement (aws_compute's replace.yml): the host's tags and its target group.
+    "ec2_tag": Kind(
+        "AWS::EC2::Instance",
+        ("@resource",),
+        ("@tags.Name",),
+        (),
+        "arn:{partition}:ec2:{region}:{account}:instance/{id}",
+        _EC2 + "InstanceDetails:instanceId={id}",
+    ),
+    "elb_target": Kind(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        ("@target_group_name", "@target_group_arn"),
+        ("@target_group_name",),
+        ("@target_group_arn",),
+        "",
+        _EC2 + "TargetGroups:search={name}",
+    ),
     "iam_role": Kind(
         "AWS::IAM::Role",
         ("iam_role.role_name", "@name"),
