@@ -176,6 +176,7 @@ from typing import Any
 with contextlib.suppress(ImportError):  # AnsibleAWSModule says when botocore is missing
     import botocore
 
+from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -482,16 +483,6 @@ def delete_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> Non
 
 
 # --- the module ----------------------------------------------------------------------------------
-
-
-def caller_account(module: AnsibleAWSModule) -> str:
-    if module.params["account_id"]:
-        return module.params["account_id"]
-    sts = module.client("sts", retry_decorator=AWSRetry.jittered_backoff())
-    try:
-        return sts.get_caller_identity(aws_retry=True)["Account"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        module.fail_json_aws(error, msg="Could not tell the account (STS GetCallerIdentity); set account_id")
 
 
 def ensure_present(module: AnsibleAWSModule, client: Any, account_id: str) -> tuple[bool, dict, dict, dict]:

@@ -74,6 +74,7 @@ try:
 except ImportError:
     botocore = None  # AnsibleAWSModule reports the missing dependency
 
+from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -85,17 +86,6 @@ SETTINGS = {
     "block_public_policy": "BlockPublicPolicy",
     "restrict_public_buckets": "RestrictPublicBuckets",
 }
-
-
-def caller_account(module: AnsibleAWSModule) -> str:
-    if module.params["account_id"]:
-        return module.params["account_id"]
-    sts = module.client("sts", retry_decorator=AWSRetry.jittered_backoff())
-    try:
-        return sts.get_caller_identity(aws_retry=True)["Account"]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        module.fail_json_aws(error, msg="Could not tell the account (STS GetCallerIdentity); set account_id")
-    return ""
 
 
 def endpoint_host_only(account_id: str, request: Any, **_: Any) -> None:
