@@ -76,6 +76,14 @@ EXPRESSION = {
         {"Tags": {"Key": "Project", "Values": ["mensetsu"], "MatchOptions": ["EQUALS"]}},
     ]
 }
+# The budget's fixed part, and the whole budget the task asks for (what AWS must receive on create).
+BUDGET = {
+    "BudgetName": NAME,
+    "BudgetType": "COST",
+    "TimeUnit": "MONTHLY",
+    "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+}
+WANTED = {**BUDGET, "FilterExpression": EXPRESSION, "Metrics": ["UnblendedCost"]}
 
 
 def test_create_sends_the_filter_with_its_metrics(budgets) -> None:
@@ -85,14 +93,7 @@ def test_create_sends_the_filter_with_its_metrics(budgets) -> None:
         {},
         {
             "AccountId": ACCOUNT,
-            "Budget": {
-                "BudgetName": NAME,
-                "BudgetType": "COST",
-                "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
-                "FilterExpression": EXPRESSION,
-                "Metrics": ["UnblendedCost"],
-            },
+            "Budget": WANTED,
             "NotificationsWithSubscribers": [],
         },
     )
@@ -105,12 +106,7 @@ def test_a_converged_budget_is_read_with_its_filter_and_not_updated(budgets) -> 
     budget equals the wish and no UpdateBudget is stubbed (an unexpected call would fail the test)."""
     client, stubber = budgets
     described = {
-        "BudgetName": NAME,
-        "BudgetType": "COST",
-        "TimeUnit": "MONTHLY",
-        "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
-        "FilterExpression": EXPRESSION,
-        "Metrics": ["UnblendedCost"],
+        **WANTED,
         "CalculatedSpend": {"ActualSpend": {"Amount": "3.2", "Unit": "USD"}},
     }
     stubber.add_response(
@@ -128,10 +124,7 @@ def test_an_update_from_legacy_filters_replaces_them(budgets) -> None:
     Metrics and drops the legacy pair, which AWS would refuse beside them."""
     client, stubber = budgets
     current = {
-        "BudgetName": NAME,
-        "BudgetType": "COST",
-        "TimeUnit": "MONTHLY",
-        "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
+        **BUDGET,
         "CostFilters": {"TagKeyValue": ["user:Project$mensetsu"]},
         "CostTypes": {"IncludeTax": True},
     }
@@ -140,14 +133,7 @@ def test_an_update_from_legacy_filters_replaces_them(budgets) -> None:
         {},
         {
             "AccountId": ACCOUNT,
-            "NewBudget": {
-                "BudgetName": NAME,
-                "BudgetType": "COST",
-                "TimeUnit": "MONTHLY",
-                "BudgetLimit": {"Amount": "90.0", "Unit": "USD"},
-                "FilterExpression": EXPRESSION,
-                "Metrics": ["UnblendedCost"],
-            },
+            "NewBudget": WANTED,
         },
     )
     assert aws_budget.update_budget(task(), client, ACCOUNT, current) is True
