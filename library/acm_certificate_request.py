@@ -20,7 +20,7 @@ description:
   - M(community.aws.acm_certificate) only imports certificates; this module requests them.
 version_added: "1.0.0"
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   domain_name:
     description: The certificate's main domain name, for example C(example.com) or C(*.example.com).

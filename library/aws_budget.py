@@ -24,7 +24,7 @@ description:
   - A parameter the task does not set leaves that part of an existing budget alone.
   - No module of amazon.aws or community.aws manages AWS Budgets.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description: The budget's name, unique in the account.

@@ -18,7 +18,7 @@ description:
     change), with one RV(differences) entry per attribute and a diff of just those attributes.
   - An option the task does not set is not compared.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description: The bucket's name.
@@ -76,7 +76,7 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Compare the media bucket with its declaration
   aws_drift_s3_bucket:
-    name: mensetsu-dev-media
+    name: mensetsu-dev-media-123456789012
     public_access:
       block_public_acls: true
       ignore_public_acls: true
@@ -96,7 +96,7 @@ resource:
   description: What was compared.
   returned: always
   type: str
-  sample: s3://mensetsu-dev-media
+  sample: s3://mensetsu-dev-media-123456789012
 exists:
   description: Whether the bucket exists.
   returned: always

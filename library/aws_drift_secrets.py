@@ -16,7 +16,7 @@ description:
     values run with C(no_log) and can only say that some item differs.
   - Read-only, in check mode or not. Reports C(changed) when anything differs.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   secrets:
     description: The declared secrets.
@@ -108,7 +108,8 @@ def _secret_differences(declared: dict[str, Any], actual: dict[str, Any] | None)
 
 def main() -> None:
     secret = dict(name=dict(type="str", required=True), description=dict(type="str"), tags=dict(type="dict"))
-    argument_spec = dict(secrets=dict(type="list", elements="dict", required=True, options=secret))
+    # The declared names, descriptions and tags: no value passes here (the check cannot tell from the name).
+    argument_spec = dict(secrets=dict(type="list", elements="dict", required=True, no_log=False, options=secret))
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
     differences = [

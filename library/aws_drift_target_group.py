@@ -17,7 +17,7 @@ description:
     would change), with one RV(differences) entry per attribute.
   - An option the task does not set is not compared.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description: The target group's name.

@@ -15,7 +15,7 @@ description:
   - A parameter the task does not set leaves that attribute alone on an existing OAC.
   - No module of amazon.aws or community.aws creates an OAC (they manage the older origin access identities).
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description:

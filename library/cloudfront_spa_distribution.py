@@ -29,7 +29,7 @@ description:
   - O(state=absent) disables the distribution, waits for it to be deployed (with O(wait)), then
     deletes it (AWS deletes only disabled, deployed distributions).
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   state:
     description:

@@ -19,7 +19,7 @@ description:
   - Fails, naming the instance types, when fewer zones offer them than there are groups to place.
     Warns when an existing subnet's zone does not offer one of them.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   vpc_id:
     description:

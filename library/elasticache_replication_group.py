@@ -25,7 +25,7 @@ description:
     supports check mode.
 version_added: "1.0.0"
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   replication_group_id:
     description: The replication group's identifier (lowercase, 1-40 characters).

@@ -19,7 +19,7 @@ description:
   - AWS applies a dynamic parameter at once (O(apply_method=immediate)); a static one, and a new group on an
     existing instance, at the instance's next reboot.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description: The parameter group's name (lowercase letters, digits and hyphens).

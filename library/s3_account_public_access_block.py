@@ -14,7 +14,7 @@ description:
   - Reads the configuration first (C(GetPublicAccessBlock)) and writes only when a setting differs.
   - No module of amazon.aws or community.aws manages the account-level configuration.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   account_id:
     description: The account. Default is the caller's account (STS C(GetCallerIdentity)).

@@ -15,7 +15,7 @@ description:
     AWS, 200 from an emulator that shares buckets between accounts).
   - Read-only; the same in check mode.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   names:
     description: The bucket names to look up.

@@ -1,4 +1,5 @@
 #!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 # Publish a static web build (Vite/React dist) to S3 with per-file headers, and invalidate
 # exactly the CloudFront paths that changed.
 
@@ -39,7 +40,7 @@ description:
   - In check mode nothing is written; the result and the diff show the same plan a real run
     would carry out.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   bucket:
     description: The bucket to publish to. It must exist.
@@ -141,14 +142,14 @@ extends_documentation_fragment:
 EXAMPLES = r"""
 - name: Publish the React build and invalidate what changed
   s3_static_sync:
-    bucket: mensetsu-prod-static
+    bucket: mensetsu-prod-static-123456789012  # static_bucket_name: <prefix>-static-<account id>
     src: "{{ playbook_dir }}/../frontend/dist"
     distribution_id: E2ABCDEF123456
   register: publish
 
 - name: Plan only, with one week of grace for removed files and gzip variants
   s3_static_sync:
-    bucket: mensetsu-dev-static
+    bucket: mensetsu-dev-static-123456789012
     src: /srv/build/dist
     keep_builds: 0
     keep_days: 7

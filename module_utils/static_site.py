@@ -134,7 +134,7 @@ def content_type_for(key: str, overrides: Mapping[str, str] | None = None) -> st
         return overrides[extension]
     if extension in CONTENT_TYPES:
         return CONTENT_TYPES[extension]
-    guessed, _ = mimetypes.guess_type(key, strict=False)
+    guessed = mimetypes.guess_type(key, strict=False)[0]
     return guessed or DEFAULT_CONTENT_TYPE
 
 
@@ -201,7 +201,7 @@ def scan_build(
     entries = walk_build(src)
     if not entries:
         raise PlanError(f"the build directory {src} is empty")
-    reserved = [key for key, _ in entries if key.startswith(MANIFEST_DIR)]
+    reserved = [key for key, _entry in entries if key.startswith(MANIFEST_DIR)]
     if reserved:
         raise PlanError(
             f"the build holds {reserved[0]}: the {MANIFEST_DIR} prefix is reserved for the publish manifest"

@@ -166,6 +166,10 @@ def test_the_drift_section_describes_what_the_playbook_does() -> None:
     failing = next(name for name, task in tasks.items() if "ansible.builtin.fail" in task)
     text = DOC.read_text()
     assert f"*{failing}*" in text, failing
-    callback = "playbooks/callback_plugins/drift_report.py"
+    callback = "plugins/callback/drift_report.py"
     assert (REPO / callback).is_file() and f"`{callback}`" in text
+    # The link next to the playbook that the doc names is what AWX finds (tests/test_drift.py runs it so).
+    adjacent = REPO / "playbooks" / "callback_plugins"
+    assert adjacent.is_symlink() and adjacent.resolve() == (REPO / "plugins" / "callback").resolve()
+    assert "`playbooks/callback_plugins` -> `plugins/callback`" in text
     assert all(play.get("check_mode") is True for play in plays if "hosts" in play), "the doc says read-only"

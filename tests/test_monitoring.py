@@ -29,7 +29,7 @@ ENV = {"AWS_MAX_ATTEMPTS": "1"}
 
 
 def _filters():
-    path = REPO / "roles" / "aws_monitoring" / "filter_plugins" / "monitoring.py"
+    path = REPO / "plugins" / "filter" / "monitoring.py"
     spec = importlib.util.spec_from_file_location("aws_monitoring_filters", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

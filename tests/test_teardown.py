@@ -313,6 +313,6 @@ def test_teardown_parses_for_dev_and_prod():
 
 def test_module_documentation_renders():
     ansible_doc = Path(sys.executable).with_name("ansible-doc")
-    command = [str(ansible_doc), "-M", "roles/aws_teardown/library", "s3_bucket_empty"]
+    command = [str(ansible_doc), "-M", "library", "s3_bucket_empty"]
     doc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     assert doc.returncode == 0 and "check mode" in " ".join(doc.stdout.split()), doc.stderr

@@ -99,7 +99,7 @@ class PriceBook:
 
     def price(self, item: str, key: str | None = None) -> tuple[float, str]:
         if key is None:
-            matches = [row for (name, _), row in self.rows.items() if name == item]
+            matches = [row for (name, _key), row in self.rows.items() if name == item]
             row = matches[0] if len(matches) == 1 else None
         else:
             row = self.rows.get((item, key))

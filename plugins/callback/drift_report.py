@@ -13,9 +13,10 @@ description:
     plays) as drift items (resource, attribute, declared, actual), each with the AWS identity of
     the resource (CloudFormation type, id, name, ARN, region, console link) or, on an app host,
     the host and the file, and a severity.
-  - Acts only for C(playbooks/drift.yml) (the playbook next to this plugin's directory); it is
-    loaded for every playbook without being enabled (C(playbooks/callback_plugins) is adjacent to
-    the playbook, so even a runner that replaces C(ANSIBLE_CALLBACK_PLUGINS), as AWX does, finds it).
+  - Acts only for C(playbooks/drift.yml); it is loaded for every playbook without being enabled,
+    from ansible.cfg's C(callback_plugins) (C(plugins/callback)) and from
+    C(playbooks/callback_plugins), a link to that directory next to the playbook, so even a
+    runner that replaces C(ANSIBLE_CALLBACK_PLUGINS), as AWX does, finds it.
   - When the play that sets C(drift_report_verdict) starts (the last play of drift.yml), writes
     C(reports/drift-<env>-<UTC timestamp>.json) and C(.md) and gives the play the variable
     C(drift_report) (status, counts, one line per difference), which the play publishes with
@@ -50,7 +51,9 @@ from typing import Any, NamedTuple
 from ansible.playbook.handler import Handler
 from ansible.plugins.callback import CallbackBase
 
-DRIFT_PLAYBOOK = Path(__file__).resolve().parent.parent / "drift.yml"
+# plugins/callback/ -> the repository -> playbooks/drift.yml (resolve(): also when loaded through
+# the playbooks/callback_plugins link)
+DRIFT_PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "drift.yml"
 VERDICT_VAR = "drift_report_verdict"  # the play variable that marks drift.yml's last play
 CONTEXT_FACT = "drift_report_context"  # {account, partition, region}: set by drift.yml's first AWS task
 HIDDEN = "(hidden: no_log)"
