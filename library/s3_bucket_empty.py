@@ -15,7 +15,7 @@ description:
     delete markers would go, so a check run of a teardown lists them.
   - A bucket that does not exist is reported unchanged.
 author:
-  - mensetsu platform team
+  - mensetsu platform team (!UNKNOWN)
 options:
   name:
     description:

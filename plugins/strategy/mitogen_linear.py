@@ -1,3 +1,4 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Mitogen's linear strategy, loaded from the venv's ``mitogen`` package (requirements.txt).
 
 ansible.cfg names this directory in ``strategy_plugins``, so a fresh clone needs no
@@ -14,21 +15,24 @@ with Ansible's ssh connection plugin. Host-key checking off (``ignore``) is unch
 
 from __future__ import annotations
 
-import ansible_mitogen.loaders
-import ansible_mitogen.strategy
-import mitogen.ssh
-
 DOCUMENTATION = """
 name: mitogen_linear
 short_description: Ansible's linear strategy run over Mitogen
 description:
-  - The linear strategy with mitogen's connection and module runner. One persistent Python per
+  - >-
+    The linear strategy with mitogen's connection and module runner. One persistent Python per
     connection runs the modules: no module zip, copy or interpreter start per task. Modules that
     import module_utils from outside ansible-core (the AWS collections', the project's) run in a
     fork of a clean interpreter, so they still import boto3 each time.
-  - With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
+  - >-
+    With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
 """
+
+# After DOCUMENTATION: ansible-doc and ansible-test read it without importing mitogen.
+import ansible_mitogen.loaders
+import ansible_mitogen.strategy
+import mitogen.ssh
 
 _ENFORCED = ["-o", "StrictHostKeyChecking yes"]
 
@@ -59,7 +63,8 @@ def _boot_command(self: mitogen.ssh.Connection) -> list[str]:
 
 
 # Patched here, in the controller, before the strategy forks mitogen's connection multiplexer.
-mitogen.ssh.Connection.get_boot_command = _boot_command
+# setattr, not an assignment: ansible-doc reads every module-level assignment as a possible doc.
+setattr(mitogen.ssh.Connection, "get_boot_command", _boot_command)  # noqa: B010
 
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
