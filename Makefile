@@ -11,7 +11,7 @@ help: ## list the targets
 venv: ## create .venv from requirements.txt (once; again when requirements.txt changes)
 	@scripts/venv.sh
 
-lint: venv ## yamllint, ruff, ansible-lint (production profile, offline)
+lint: venv ## yamllint, ruff, ansible-lint (production profile, offline), ansible-test sanity
 	@scripts/lint.sh
 
 test: venv ## lint, then pytest against its own moto servers, then the molecule scenarios

@@ -1,4 +1,4 @@
-"""Resource names as inventories/shared/group_vars/all/platform.yml defines them, for tests and scripts.
+"""Resource names as group_vars/all/platform.yml defines them, for tests and scripts.
 
 The bucket names carry the account id (bucket names are global across AWS accounts). Rather than
 repeating the pattern, this renders platform.yml's own definitions.
@@ -13,7 +13,7 @@ import jinja2
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-PLATFORM = REPO / "inventories" / "shared" / "group_vars" / "all" / "platform.yml"
+PLATFORM = REPO / "group_vars" / "all" / "platform.yml"
 MOTO_ACCOUNT = "123456789012"  # the emulator's account (inventories/local: expected_account_id)
 
 
