@@ -465,9 +465,7 @@ def test_drift_yml_compares_the_same_roles_as_provision_yml():
 
 
 def load_callback():
-    spec = importlib.util.spec_from_file_location(
-        "drift_report", Path(REPO) / "plugins/callback/drift_report.py"
-    )
+    spec = importlib.util.spec_from_file_location("drift_report", Path(REPO) / "plugins/callback/drift_report.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
