@@ -112,7 +112,7 @@ def publish_ours(build: Path, env: dict[str, str], distribution_id: str) -> tupl
         extra_vars={
             "static_build_dir": str(build),
             "static_bucket_name": OURS,
-            "cloudfront_distribution_id": distribution_id,
+            "static_site_distribution_id": distribution_id,
         },
     )
     elapsed = time.perf_counter() - start

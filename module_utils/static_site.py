@@ -65,7 +65,7 @@ CONTENT_TYPES: dict[str, str] = {
 }
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
-# The defaults of the cache_rules option (and of static_cache_rules in roles/static_site).
+# The defaults of the cache_rules option (and of static_site_cache_rules in roles/static_site).
 DEFAULT_CACHE_RULES: list[dict[str, str]] = [
     {"pattern": "*.html", "cache_control": "no-cache"},
     {"pattern": "assets/*-????????.*", "cache_control": "public, max-age=31536000, immutable"},

@@ -226,7 +226,7 @@ class Reader:
         ]
         for name in placeholders:
             self.problems.append(
-                f"secret {name} still holds the placeholder: set its value (README, 'Running against a real account')"
+                f"secret {name} still holds the placeholder: set its value (docs/first-run.md)"
             )
         return ", ".join(names) if names else self._missing("secrets")
 

@@ -165,7 +165,7 @@ DOMAIN = "local.mensetsu.example.com"  # inventories/local's domain_name
 def _certificates_run(aws, resolver_port: int, extra: dict | None = None):
     """provision.yml's zone and certificates stages with the delegation check on, as in dev and prod."""
     settings = {
-        "dns_delegation_check": True,
+        "aws_dns_delegation_check": True,
         "aws_dns_delegation_resolvers": ["127.0.0.1"],
         "aws_dns_delegation_resolver_port": resolver_port,
         **(extra or {}),

@@ -266,10 +266,10 @@ def test_missing_bucket_or_distribution_fails_naming_the_variable(aws, boto, tmp
     no_distribution = site.run()
     assert no_distribution.returncode != 0
     assert f"0 CloudFront distributions have the comment '{COMMENT}'; exactly one must." in no_distribution.output
-    assert "cloudfront_distribution_id: provision the platform first" in no_distribution.output
+    assert "static_site_distribution_id: provision the platform first" in no_distribution.output
 
     site.create_distribution()
-    wrong_id = site.run(cloudfront_distribution_id="E0000000000000")
+    wrong_id = site.run(static_site_distribution_id="E0000000000000")
     assert wrong_id.returncode != 0
-    assert "The CloudFront distribution E0000000000000 does not exist. cloudfront_distribution_id:" in wrong_id.output
+    assert "The CloudFront distribution E0000000000000 does not exist. static_site_distribution_id:" in wrong_id.output
     assert site.listed() == []
