@@ -48,7 +48,7 @@ drift: venv ## read-only drift check of ENV (default local): report in reports/,
 	@scripts/drift.sh $(or $(ENV),local)
 
 .PHONY: bench
-bench: venv ## time site.yml (empty, no-op, --check), drift.yml and a host converge beside stock Ansible, against moto
+bench: venv ## no-op provision.yml at +0/50/100 ms per AWS request, --check, drift and stock Ansible, through bench/latency_proxy.py (BENCH_ARGS=--runs N)
 	@$(VENV)/python bench/bench_provision.py $(BENCH_ARGS)
 
 .PHONY: teardown

@@ -1,24 +1,28 @@
 #!/usr/bin/env python3
-"""Benchmark the provisioning playbooks against moto, beside the same playbooks on stock Ansible.
+"""Benchmark the provisioning playbooks against moto behind a latency proxy, beside stock Ansible.
 
-    .venv/bin/python bench/bench_provision.py [--runs 3] [--scenarios first,noop,check,drift]
+    .venv/bin/python bench/bench_provision.py [--runs 3] [--scenarios noop@0,noop@50,...] [--no-docs]
 
-Starts two moto servers on loopback, one per configuration, and for each scenario times the
-same command under the project's ansible.cfg ("project") and under bench/stock.cfg ("stock":
-only the paths to the project's roles, modules and plugins; linear strategy, no pipelining, no
-fact cache, no mitogen), alternating which goes first. Scenarios:
+Starts one moto server and, in front of it, bench/latency_proxy.py: every AWS request the
+playbooks send waits the scenario's added delay (a distant region's round trip) and is counted
+(requests, the most in flight at once, the connections opened, and per operation). The stack is
+converged once (untimed), then every scenario runs --runs times, the scenarios taking turns, and
+the table gives the medians. A scenario is NAME@MS (MS: the delay added to every AWS request):
 
-  first  playbooks/provision.yml on an empty account (the server is reset before each run)
-  noop   provision.yml again on the converged stack
-  check  provision.yml --check on the converged stack
-  drift  playbooks/drift.yml --check --diff on the converged stack, as scripts/drift.sh runs it
-  hosts  bench/host_converge.yml (roles base and python) again on 1, then 3 booted
-         systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first
+  noop    playbooks/provision.yml again on the converged stack, the project's ansible.cfg
+  check   provision.yml --check on the converged stack
+  drift   playbooks/drift.yml --check --diff, as scripts/drift.sh runs it
+  stock   the no-op under bench/stock.cfg: only the paths to the project's roles, modules and
+          plugins; linear strategy, 5 forks, no pipelining, no fact cache, no mitogen
+  linear  the no-op under the project's ansible.cfg with ANSIBLE_STRATEGY=linear (mitogen off)
+  first   provision.yml on an empty account (the server is reset before each run)
+  hosts   bench/host_converge.yml (roles base and python) again on 1, then 3 booted
+          systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first
 
-Each figure is the median of --runs runs: wall time of the whole ansible-playbook process, the
-AWS requests moto recorded and how many of them write, and the number of tasks the run printed.
-A run that fails, or a no-op/check/drift run that writes, stops the benchmark. The table
-replaces the "## Provisioning" section of docs/benchmarks.md (other sections are kept).
+Default: noop@0,noop@50,noop@100,check@100,drift@100,stock@100. A run that fails, or a
+no-op/check/drift run that writes (moto's own request recording says which), stops the benchmark.
+The table and the per-operation breakdown of one no-op run replace the "## Provisioning"
+section of docs/benchmarks.md (other sections are kept).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -44,24 +49,31 @@ from tests.support.moto import MotoServer, start_moto
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
+sys.path.insert(0, str(REPO / "bench"))
+from latency_proxy import LatencyProxy
+
 DOCS = REPO / "docs" / "benchmarks.md"
 SECTION = "## Provisioning"
 STOCK_CFG = REPO / "bench" / "stock.cfg"
 INVENTORY = "inventories/local"
-CONFIGS = ("project", "stock")
 PROVISION = "playbooks/provision.yml"
+DRIFT = "playbooks/drift.yml"
+# name: (label, playbook, arguments, configuration)
 SCENARIOS = {
-    "first": ("provision.yml from empty", PROVISION, ()),
-    "noop": ("no-op converge", PROVISION, ()),
-    "check": ("--check on the converged stack", PROVISION, ("--check",)),
+    "first": ("provision.yml from empty", PROVISION, (), "project"),
+    "noop": ("no-op converge", PROVISION, (), "project"),
+    "check": ("--check on the converged stack", PROVISION, ("--check",), "project"),
     # As scripts/drift.sh runs it: --check too, which roles branch on (their long creations in the
     # foreground, nothing to await), besides the plays' forced check mode.
-    "drift": ("drift run", "playbooks/drift.yml", ("--check", "--diff")),
+    "drift": ("drift run (scripts/drift.sh)", DRIFT, ("--check", "--diff"), "project"),
+    "stock": ("no-op converge, stock Ansible", PROVISION, (), "stock"),
+    "linear": ("no-op converge, linear strategy (pipelining on)", PROVISION, (), "linear"),
 }
+DEFAULT_SCENARIOS = "noop@0,noop@50,noop@100,check@100,drift@100,stock@100"
 HOST_PLAYBOOK = "bench/host_converge.yml"
 NSPAWN = REPO / "molecule" / "shared" / "nspawn.sh"
 HOST_COUNTS = (1, 3)
-MUST_NOT_WRITE = ("noop", "check", "drift")
+MUST_NOT_WRITE = ("noop", "check", "drift", "stock", "linear")
 _TASK = re.compile(r"^TASK \[", re.M)
 
 
@@ -72,12 +84,17 @@ class Sample:
     writes: int
     tasks: int
     changed: int
+    max_in_flight: int = 0
+    connections: int = 0
+    operations: Counter | None = None
 
 
 def config_env(config: str) -> dict[str, str]:
     """The environment that selects a configuration; the caller's ANSIBLE_* settings are dropped."""
     if config == "stock":
         return {"ANSIBLE_CONFIG": str(STOCK_CFG), "ANSIBLE_STRATEGY": "linear"}
+    if config == "linear":
+        return {"ANSIBLE_STRATEGY": "linear"}
     return {}
 
 
@@ -86,18 +103,37 @@ def clean_environment() -> None:
         del os.environ[key]
 
 
-def measure(server: MotoServer, config: str, scenario: str) -> Sample:
-    _, playbook, args = SCENARIOS[scenario]
+def measure(server: MotoServer, proxy: LatencyProxy, scenario: str, delay_ms: float, reports: Path) -> Sample:
+    _, playbook, args, config = SCENARIOS[scenario]
+    env = {
+        **server.env,
+        "AWS_ENDPOINT_URL": proxy.endpoint,
+        **config_env(config),
+        "DRIFT_ENV": "local",
+        "DRIFT_REPORT_DIR": str(reports),
+    }
+    proxy.delay_ms = delay_ms
+    proxy.reset()
     started = time.monotonic()
     with server.recording_requests() as requests:
-        run: PlaybookRun = run_playbook(playbook, INVENTORY, env={**server.env, **config_env(config)}, args=args)
+        run: PlaybookRun = run_playbook(playbook, INVENTORY, env=env, args=args)
     seconds = time.monotonic() - started
+    counts = proxy.counts()
     written = writes(requests)
     if run.returncode != 0:
-        raise SystemExit(f"bench: {scenario} ({config}) failed\n{run}")
+        raise SystemExit(f"bench: {scenario}@{delay_ms:g} failed\n{run}")
     if scenario in MUST_NOT_WRITE and written:
-        raise SystemExit(f"bench: {scenario} ({config}) sent {len(written)} writes: {[str(w) for w in written]}")
-    return Sample(seconds, len(requests), len(written), len(_TASK.findall(run.output)), run.changed)
+        raise SystemExit(f"bench: {scenario} sent {len(written)} writes: {[str(w) for w in written]}")
+    return Sample(
+        seconds,
+        counts.requests,
+        len(written),
+        len(_TASK.findall(run.output)),
+        run.changed,
+        counts.max_in_flight,
+        counts.connections,
+        counts.operations,
+    )
 
 
 def boot_hosts(count: int) -> list[dict]:
@@ -193,27 +229,48 @@ def machine(load_before: tuple[float, ...], load_after: tuple[float, ...]) -> st
     )
 
 
-def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, context: str) -> str:
-    rows = []
-    for scenario, by_config in results.items():
-        project, stock = by_config["project"], by_config["stock"]
-        ratio = median(stock, "seconds") / median(project, "seconds")
-        if scenario.startswith("hosts"):
-            requests = ("-", "-")
-        else:
-            requests = tuple(
-                f"{median(samples, 'requests'):.0f} ({median(samples, 'writes'):.0f})" for samples in (project, stock)
-            )
-        rows.append(
-            f"| {SCENARIOS[scenario][0]} | {median(project, 'seconds'):.1f} s | {median(stock, 'seconds'):.1f} s "
-            f"| {ratio:.2f}x | {requests[0]} | {requests[1]} | {median(project, 'tasks'):.0f} "
-            f"| {median(project, 'changed'):.0f} |"
-        )
+def label(key: str) -> str:
+    name, _, delay = key.partition("@")
+    if name.startswith("hosts"):
+        return SCENARIOS[name][0]
+    return f"{SCENARIOS[name][0]}, +{delay} ms per request"
+
+
+def breakdown(sample: Sample) -> str:
+    operations = sample.operations or Counter()
+    return "\n".join(
+        f"| {name} | {count} |" for name, count in sorted(operations.items(), key=lambda item: (-item[1], item[0]))
+    )
+
+
+def ratios(results: dict[str, list[Sample]]) -> list[str]:
     notes = []
+    for delay in sorted({key.partition("@")[2] for key in results if "@" in key}, key=float):
+        project = results.get(f"noop@{delay}")
+        for other, words in (("stock", "stock Ansible / project"), ("linear", "linear / mitogen (project)")):
+            if project and results.get(f"{other}@{delay}"):
+                ratio = median(results[f"{other}@{delay}"], "seconds") / median(project, "seconds")
+                notes.append(f"No-op at +{delay} ms, {words}: {ratio:.2f}x.")
     if "hosts1" in results and "hosts3" in results:
-        for config in CONFIGS:
-            scale = median(results["hosts3"][config], "seconds") / median(results["hosts1"][config], "seconds")
-            notes.append(f"3 hosts / 1 host, {config}: {scale:.2f}x.")
+        scale = median(results["hosts3"], "seconds") / median(results["hosts1"], "seconds")
+        notes.append(f"3 hosts / 1 host: {scale:.2f}x.")
+    return notes
+
+
+def write_docs(results: dict[str, list[Sample]], command: str, context: str, runs: int) -> str:
+    rows = []
+    for key, samples in results.items():
+        aws = key.partition("@")[2] != ""
+        cells = [
+            f"{median(samples, 'requests'):.0f} ({median(samples, 'writes'):.0f})" if aws else "-",
+            f"{median(samples, 'max_in_flight'):.0f}" if aws else "-",
+            f"{median(samples, 'connections'):.0f}" if aws else "-",
+        ]
+        rows.append(
+            f"| {label(key)} | {median(samples, 'seconds'):.1f} s | {' | '.join(cells)} "
+            f"| {median(samples, 'tasks'):.0f} | {median(samples, 'changed'):.0f} |"
+        )
+    noop = next((samples[0] for key, samples in results.items() if key.startswith("noop@")), None)
     section = "\n".join(
         [
             SECTION,
@@ -221,18 +278,32 @@ def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, contex
             f"`{command}` (or `make bench`), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.",
             context,
             "",
-            "The same playbook, inventory and moto server version under the project's ansible.cfg "
-            '("project") and under bench/stock.cfg ("stock": only the paths to the project\'s roles, '
-            "modules and plugins; linear strategy, 5 forks, no pipelining, no fact cache, no mitogen), "
-            "each configuration against its own moto server, alternating which runs first. "
-            "Medians; seconds are the wall time of the whole ansible-playbook process.",
+            "One moto server behind bench/latency_proxy.py, which adds the stated delay to every AWS "
+            "request and counts requests, the most in flight at once and the TCP connections the "
+            "clients opened. The stack is converged once, then the scenarios take turns; medians of "
+            f"{runs} runs; seconds are the wall time of the whole ansible-playbook process. "
+            '"Project" is the repository\'s ansible.cfg; "stock" is bench/stock.cfg (only the paths to '
+            "the project's roles, modules and plugins: linear strategy, 5 forks, no pipelining, no fact "
+            "cache, no mitogen). Writes are counted from moto's own request recording.",
             "",
-            "| scenario | project | stock | stock / project | AWS requests (writes), project "
-            "| AWS requests (writes), stock | tasks | changed |",
-            "|---|---|---|---|---|---|---|---|",
+            "| scenario | time | AWS requests (writes) | max in flight | connections | tasks | changed |",
+            "|---|---|---|---|---|---|---|",
             *rows,
             "",
-            *([" ".join(notes), ""] if notes else []),
+            *([" ".join(ratios(results)), ""] if ratios(results) else []),
+            *(
+                [
+                    f"Where the requests of one no-op run go ({noop.requests} requests; service:Operation "
+                    "as the proxy named them):",
+                    "",
+                    "| operation | requests |",
+                    "|---|---|",
+                    breakdown(noop),
+                    "",
+                ]
+                if noop
+                else []
+            ),
         ]
     )
     text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n\nMeasured figures; each section says the command.\n"
@@ -242,69 +313,82 @@ def write_docs(results: dict[str, dict[str, list[Sample]]], command: str, contex
     return "\n".join(rows)
 
 
+def parse_scenarios(parser: argparse.ArgumentParser, text: str) -> tuple[list[tuple[str, float]], bool]:
+    wanted, with_hosts = [], False
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if item == "hosts":
+            with_hosts = True
+            continue
+        name, _, delay = item.partition("@")
+        if name not in SCENARIOS:
+            parser.error(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}, hosts")
+        try:
+            wanted.append((name, float(delay or 0)))
+        except ValueError:
+            parser.error(f"{item}: the delay after @ is a number of milliseconds")
+    return wanted, with_hosts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--scenarios", default="first,noop,check,drift,hosts")
+    parser.add_argument("--runs", type=int, default=3, help="runs per scenario; the table gives the medians")
+    parser.add_argument("--scenarios", default=DEFAULT_SCENARIOS, help=f"NAME@MS,... (default {DEFAULT_SCENARIOS})")
     parser.add_argument("--no-docs", action="store_true", help="print the table only")
     args = parser.parse_args()
-    scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
-    with_hosts = "hosts" in scenarios
-    scenarios = [name for name in scenarios if name != "hosts"]
+    scenarios, with_hosts = parse_scenarios(parser, args.scenarios)
     if with_hosts and hosts_unavailable():
         print(f"bench: no host converge figures: {hosts_unavailable()}", flush=True)
         with_hosts = False
-    unknown = set(scenarios) - set(SCENARIOS)
-    if unknown:
-        parser.error(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
-    if "drift" in scenarios and not (REPO / SCENARIOS["drift"][1]).exists():
-        print("bench: playbooks/drift.yml does not exist yet: no drift figure", flush=True)
-        scenarios.remove("drift")
     clean_environment()
     load_before = os.getloadavg()
     workdir = REPO / ".cache" / "bench-provision"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    servers: dict[str, MotoServer] = {}
-    results: dict[str, dict[str, list[Sample]]] = {name: {c: [] for c in CONFIGS} for name in scenarios}
+    reports = workdir / "reports"
+    keys = [f"{name}@{delay:g}" for name, delay in scenarios]
+    results: dict[str, list[Sample]] = {key: [] for key in keys}
+    server = start_moto(workdir=workdir) if scenarios else None
     try:
-        for config in CONFIGS if scenarios else ():
-            (workdir / config).mkdir()
-            servers[config] = start_moto(workdir=workdir / config)
-        # Every scenario but the first needs the converged stack: build it when "first" is not measured.
-        if scenarios and "first" not in scenarios:
-            for config in CONFIGS:
-                measure(servers[config], config, "first")
-        for scenario in scenarios:
-            for run in range(args.runs):
-                for config in CONFIGS if run % 2 == 0 else CONFIGS[::-1]:
-                    if scenario == "first":
-                        servers[config].reset()
-                    sample = measure(servers[config], config, scenario)
-                    results[scenario][config].append(sample)
-                    print(
-                        f"bench: {scenario} {run + 1}/{args.runs} {config}: {sample.seconds:.1f} s, "
-                        f"{sample.requests} requests ({sample.writes} writes), {sample.tasks} tasks, "
-                        f"changed={sample.changed}",
-                        flush=True,
-                    )
+        if server:
+            with LatencyProxy(server.endpoint) as proxy:
+                if any(name != "first" for name, _ in scenarios):
+                    measure(server, proxy, "first", 0, reports)  # the converged stack, untimed
+                for run in range(args.runs):
+                    # Take turns, the order reversed every other run: a slow moment of the machine
+                    # does not land on one scenario only.
+                    for (name, delay), key in list(zip(scenarios, keys, strict=True))[:: 1 if run % 2 == 0 else -1]:
+                        if name == "first":
+                            server.reset()
+                        sample = measure(server, proxy, name, delay, reports)
+                        results[key].append(sample)
+                        print(
+                            f"bench: {key} {run + 1}/{args.runs}: {sample.seconds:.1f} s, {sample.requests} requests "
+                            f"({sample.writes} writes), max in flight {sample.max_in_flight}, "
+                            f"{sample.connections} connections, {sample.tasks} tasks, changed={sample.changed}",
+                            flush=True,
+                        )
         if with_hosts:
             hosts = boot_hosts(max(HOST_COUNTS))
             inventory = host_inventory(hosts, workdir / "hosts.yml")
-            for config in CONFIGS:  # converge once (packages installed), untimed
-                measure_hosts(inventory, config, "all")
+            measure_hosts(inventory, "project", "all")  # converge once (packages installed), untimed
             for count in HOST_COUNTS:
                 key = f"hosts{count}"
-                SCENARIOS[key] = (f"host converge, no-op, {count} host{'s' if count > 1 else ''}", HOST_PLAYBOOK, ())
-                results[key] = {c: [] for c in CONFIGS}
+                SCENARIOS[key] = (
+                    f"host converge, no-op, {count} host{'s' if count > 1 else ''}",
+                    HOST_PLAYBOOK,
+                    (),
+                    "",
+                )
+                results[key] = []
                 limit = ",".join(host["name"] for host in hosts[:count])
                 for run in range(args.runs):
-                    for config in CONFIGS if run % 2 == 0 else CONFIGS[::-1]:
-                        sample = measure_hosts(inventory, config, limit)
-                        results[key][config].append(sample)
-                        print(f"bench: {key} {run + 1}/{args.runs} {config}: {sample.seconds:.1f} s", flush=True)
+                    sample = measure_hosts(inventory, "project", limit)
+                    results[key].append(sample)
+                    print(f"bench: {key} {run + 1}/{args.runs}: {sample.seconds:.1f} s", flush=True)
     finally:
-        for server in servers.values():
+        if server:
             server.stop()
         if with_hosts:
             destroy_hosts(max(HOST_COUNTS))
@@ -312,10 +396,18 @@ def main() -> None:
         f"Machine: {machine(load_before, os.getloadavg())}. Versions: {versions()}; project strategy: {strategy()}."
     )
     command = " ".join([".venv/bin/python bench/bench_provision.py", *sys.argv[1:]])
+    noop = next((samples[0] for key, samples in results.items() if key.startswith("noop@")), None)
+    if noop:
+        print(
+            f"\nOne no-op run: {noop.requests} requests, max in flight {noop.max_in_flight}, "
+            f"{noop.connections} connections"
+        )
+        print(breakdown(noop))
+    print("\n".join(ratios(results)))
     if args.no_docs:
         print(context)
         return
-    print(write_docs(results, command, context))
+    print(write_docs(results, command, context, args.runs))
 
 
 if __name__ == "__main__":

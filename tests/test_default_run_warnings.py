@@ -1,0 +1,49 @@
+"""A default run prints no warning (issue 17 item 6): the repository's ansible.cfg, its mitogen
+strategy included, adds no [WARNING] or [DEPRECATION WARNING] to a run, while a deprecation that a
+playbook itself causes still prints (nothing is hidden globally)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support.playbook import run_playbook
+
+PLAY = """\
+- name: A run that does nothing
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Say so
+      ansible.builtin.debug:
+        msg: nothing to do
+"""
+
+
+@pytest.fixture(autouse=True)
+def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository's ansible.cfg as it is: no ANSIBLE_* override from the caller's shell."""
+    for key in ("ANSIBLE_CONFIG", "ANSIBLE_STRATEGY", "ANSIBLE_DEPRECATION_WARNINGS", "ANSIBLE_ACTION_WARNINGS"):
+        monkeypatch.delenv(key, raising=False)
+
+
+def warnings(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "[WARNING]" in line or "[DEPRECATION WARNING]" in line]
+
+
+def test_a_default_run_prints_no_warning(tmp_path: Path) -> None:
+    playbook = tmp_path / "noop.yml"
+    playbook.write_text(PLAY)
+    run = run_playbook(str(playbook), "localhost,")
+    assert run.returncode == 0, run
+    assert "nothing to do" in run.output, run
+    assert warnings(run.output) == [], run
+
+
+def test_a_deprecation_the_playbook_causes_still_prints(tmp_path: Path) -> None:
+    playbook = tmp_path / "deprecated.yml"
+    playbook.write_text(PLAY + "      args:\n")  # an empty `args:`: deprecated in ansible-core 2.19
+    run = run_playbook(str(playbook), "localhost,")
+    assert run.returncode == 0, run
+    assert any("Ignoring empty task `args` keyword" in line for line in warnings(run.output)), run
