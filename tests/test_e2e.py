@@ -34,7 +34,7 @@ import pytest
 from tests.support.drift import run_drift
 from tests.support.moto import MotoServer, start_moto
 from tests.support.naming import static_bucket
-from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.playbook import PlaybookRun, recap, run_playbook
 from tests.support.requests import AwsRequest, writes
 
 pytestmark = [pytest.mark.slow, pytest.mark.root]
@@ -216,7 +216,7 @@ def test_a_drift_run_on_the_converged_stack_exits_0_and_writes_nothing(stack: St
         run = run_drift(stack.moto.env, tmp_path)
     assert run.returncode == 0, str(run) + json.dumps(run.report.get("items"), indent=1, default=str)
     assert run.report["status"] == "clean" and run.report["items"] == []
-    assert any(APP in line for line in run.output.splitlines() if "ok=" in line), "the app host was not compared"
+    assert APP in recap(run.output), "the app host was not compared"
     assert writes(requests) == [], [str(request) for request in writes(requests)]
 
 
