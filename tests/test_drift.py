@@ -32,6 +32,8 @@ from tests.support.moto import REGION, REPO, MotoServer, free_port, start_moto
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
+
 PREFIX = "mensetsu-local"
 INVENTORY = "inventories/local"
 # The converges leave the static bucket's objects alone: the drift run does not compare them.

@@ -30,6 +30,8 @@ from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, read_new_requests, writes
 
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
+
 PLAYBOOK = "playbooks/provision.yml"
 INVENTORY = "inventories/local"
 PREFIX = "mensetsu-local"
