@@ -43,6 +43,7 @@ INVENTORY = "inventories/local"
 NAME_PREFIX = "mensetsu-local"  # project_name-env_name of inventories/local
 APP, DATA = f"{NAME_PREFIX}-app-1", f"{NAME_PREFIX}-data"
 STATE = Path("/run/mensetsu-local")  # playbooks/local_up.yml's record and key
+HTTP_LIMIT = 60  # seconds; a guard only: the app answers in milliseconds, but the machine may be loaded
 NSPAWN_STATE = Path("/run/mensetsu-nspawn")  # molecule/shared/nspawn.sh's
 
 
@@ -125,7 +126,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 def _get(url: str) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=HTTP_LIMIT) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
@@ -135,7 +136,7 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
     request = urllib.request.Request(
         url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=HTTP_LIMIT) as response:
         return response.status, json.loads(response.read())
 
 

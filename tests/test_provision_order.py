@@ -36,7 +36,7 @@ pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PLAYBOOK = "playbooks/provision.yml"
 EXTRA_VARS = {"aws_edge_wait": True}
-HOLD_LIMIT = 900
+HOLD_LIMIT = 1500  # a guard only, below run_playbook's own timeout (1800 s): about 30 s idle
 CREATE_DISTRIBUTION = "POST /2020-05-31/distribution$"
 POLL_DISTRIBUTION = "GET /2020-05-31/distribution/[^/]+$"
 WRITE_RECORDS = "POST /2013-04-01/hostedzone/[^/]+/rrset"
