@@ -26,6 +26,8 @@ from tests.support.dns import public_dns
 from tests.support.playbook import REPO, run_playbook, unwrap
 from tests.support.requests import writes
 
+pytestmark = pytest.mark.stack  # converges several stages of provision.yml: not in make test-fast
+
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJsxITmtDrY/kGDjjLSQ+mX1egKmNXaRp13xKjdBS2Bq admin@example"
 RSA = (
     "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7vbqajDhA0sU6jgpJ8aWtdXXKfTMaVG0Nk7tpWcbU1bHlX0C8R4nT3hxqJ0lQ"
