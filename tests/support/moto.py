@@ -24,6 +24,15 @@ REGION = "ap-northeast-1"
 START_LIMIT = 120  # seconds
 
 
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the duration of the block: bound (so no other
+    process, a moto server of another test for one, can take it) but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
