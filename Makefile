@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 
-.PHONY: help venv lint test demo demo-down
+.PHONY: help venv lint test test-fast demo demo-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 14
@@ -16,6 +16,9 @@ lint: venv ## yamllint, ruff, ansible-lint (production profile, offline), ansibl
 
 test: venv ## lint, then pytest against its own moto servers, then the molecule scenarios
 	@scripts/test.sh
+
+test-fast: venv ## lint and the tests that boot no host and converge no whole stack (< 5 min)
+	@scripts/test.sh --fast
 
 demo: venv ## start the local AWS emulator and run site.yml -i inventories/local, then print a summary
 	@scripts/demo.sh

@@ -10,7 +10,6 @@ emulator must see no request at all but the identity read of the wrong-account c
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -20,8 +19,17 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.forkserver import ForkServer
 from tests.support.moto import MotoServer
-from tests.support.playbook import REPO, PlaybookRun, run_playbook
+from tests.support.playbook import (
+    REPO,
+    PlaybookRun,
+    first_failure,
+    playbook_argv,
+    playbook_env,
+    plays,
+    run_playbook,
+)
 from tests.support.requests import AwsRequest, writes
 
 CORPUS = yaml.safe_load((Path(__file__).with_name("bad_input_cases.yml")).read_text())
@@ -70,7 +78,7 @@ class Run:
     def inventory(self) -> str:
         return f"inventories/{self.case.get('inventory', 'local')}/hosts.yml"
 
-    def execute(self, server: MotoServer) -> PlaybookRun:
+    def execute(self, server: MotoServer, forks: ForkServer, output: Path) -> PlaybookRun:
         playbook, *args = ENTRY_PLAYBOOKS[self.entry]
         if self.tag:
             args += ["--tags", self.tag]
@@ -78,15 +86,21 @@ class Run:
         extra_vars = {"teardown_confirm": env_name, **REAL_SETTINGS.get(env_name, {}), **self.case["vars"]}
         keys = ("OPENAI_API_KEY", "GOOGLE_CLOUD_CREDENTIALS", "HEYGEN_API_KEY")
         env = {
-            **server.env,
-            # The strategy has no part in validation, and these runs stop in preflight: the stock
-            # strategy starts in under a second where mitogen's set-up costs seconds per run.
-            # Every other test (test_preflight.py too) runs under ansible.cfg's mitogen strategy.
-            "ANSIBLE_STRATEGY": "linear",
+            **corpus_env(server),
             "ADMIN_SSH_PUBLIC_KEY": SSH_KEY,
             **{key: (f"test-{key.lower()}" if self.case.get("api_keys") else "") for key in keys},
         }
-        return run_playbook(playbook, self.inventory, env=env, extra_vars=extra_vars, args=tuple(args), timeout=600)
+        argv = playbook_argv(playbook, self.inventory, extra_vars=extra_vars, args=tuple(args))
+        return forks.run(argv, playbook_env(env), output / f"{self.id}.log", timeout=600)
+
+
+def corpus_env(server: MotoServer) -> dict[str, str]:
+    """What every run of the corpus has in its environment (the fork server too: ANSIBLE_* settings
+    are read when ansible is imported)."""
+    # The strategy has no part in validation, and these runs stop in preflight: the stock strategy
+    # starts in under a second where mitogen's set-up costs seconds per run. Every other test
+    # (test_preflight.py too) runs under ansible.cfg's mitogen strategy.
+    return {**server.env, "ANSIBLE_STRATEGY": "linear"}
 
 
 def corpus_runs() -> list[Run]:
@@ -106,29 +120,56 @@ def corpus_runs() -> list[Run]:
 RUNS = corpus_runs()
 
 
+# The corpus in two shards, a test class each: under `--dist loadscope` (scripts/test.sh) a class is
+# a scope of its own, so the two xdist workers of `make test` share the corpus; run alone, one
+# process runs both shards in turn.
+SHARDS = 2
+
+
+def shard_of(run: Run) -> int:
+    return RUNS.index(run) % SHARDS
+
+
 @dataclass
 class Corpus:
     results: dict[str, PlaybookRun]
+    runs: list[Run]
     requests: list[AwsRequest] = field(default_factory=list)
     seconds: float = 0.0
 
 
+class Shards:
+    """Runs a shard's playbooks the first time one of its tests asks, against an emptied emulator."""
+
+    def __init__(self, server: MotoServer, output: Path):
+        self.server = server
+        self.output = output
+        self.done: dict[int, Corpus] = {}
+
+    def __getitem__(self, shard: int) -> Corpus:
+        if shard not in self.done:
+            runs = [run for run in RUNS if shard_of(run) == shard]
+            self.server.reset()
+            started = time.monotonic()
+            # Each run an ansible-playbook process of its own, forked from one that imported
+            # ansible once (tests/support/forkserver.py): a sixth less CPU per run.
+            forks = ForkServer(playbook_env(corpus_env(self.server)), self.output / f"forkserver-{shard}.log")
+            try:
+                with self.server.recording_requests() as requests, ThreadPoolExecutor(WORKERS) as pool:
+                    outputs = pool.map(lambda run: run.execute(self.server, forks, self.output), runs)
+                    results = dict(zip([run.id for run in runs], outputs, strict=True))
+            finally:
+                forks.close()
+            seconds = time.monotonic() - started
+            # The time goes to the report, not into an assertion: it depends on the machine's load.
+            print(f"\nbad-input corpus shard {shard}: {len(runs)} of {len(RUNS)} entry-playbook runs, {seconds:.0f} s")
+            self.done[shard] = Corpus(results, runs, requests, seconds)
+        return self.done[shard]
+
+
 @pytest.fixture(scope="module")
-def corpus(moto_server: MotoServer) -> Corpus:
-    moto_server.reset()
-    started = time.monotonic()
-    with moto_server.recording_requests() as requests, ThreadPoolExecutor(WORKERS) as pool:
-        results = dict(zip([run.id for run in RUNS], pool.map(lambda run: run.execute(moto_server), RUNS), strict=True))
-    seconds = time.monotonic() - started
-    # The time goes to the report, not into an assertion: it depends on the machine's load.
-    print(f"\nbad-input corpus: {len(CORPUS['cases'])} cases, {len(RUNS)} entry-playbook runs, {seconds:.0f} s")
-    return Corpus(results, requests, seconds)
-
-
-def first_failure(output: str) -> str:
-    """The first failure's message: the default callback's [ERROR] line and what it continues with."""
-    match = re.search(r"^\[ERROR\]: (.*?)(?=^(?:fatal|failed|\S+ \[|PLAY RECAP)|\Z)", output, re.M | re.S)
-    return " ".join(match.group(1).split()) if match else ""
+def corpus(moto_server: MotoServer, tmp_path_factory: pytest.TempPathFactory) -> Shards:
+    return Shards(moto_server, tmp_path_factory.mktemp("bad-input"))
 
 
 def test_the_corpus_covers_every_variable_and_entry_playbook():
@@ -146,23 +187,36 @@ def test_the_corpus_covers_every_variable_and_entry_playbook():
     assert operator_settings <= given, operator_settings - given
 
 
-@pytest.mark.parametrize("run", RUNS, ids=[run.id for run in RUNS])
-def test_bad_input_stops_in_preflight_naming_the_variable(corpus: Corpus, run: Run):
-    result = corpus.results[run.id]
-    assert result.returncode != 0, str(result)
-    message = " ".join(run.case["message"].split())
-    assert message in first_failure(result.output), f"first failure: {first_failure(result.output)!r}\n{result}"
-    plays = set(re.findall(r"^PLAY \[(.*)\] \*", result.output, re.M))
-    assert plays == {PREFLIGHT_PLAY}, f"the run went past preflight: {plays}\n{result}"
-    assert result.recap.get("localhost", {}).get("failed") == 1, str(result)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A shard class's tests take the runs of its shard."""
+    if "run" in metafunc.fixturenames:
+        runs = [run for run in RUNS if shard_of(run) == metafunc.cls.shard]
+        metafunc.parametrize("run", runs, ids=[run.id for run in runs])
 
 
-def test_no_aws_request_but_the_identity_read_of_the_wrong_account_runs(corpus: Corpus):
-    assert [str(request) for request in writes(corpus.requests)] == []
-    # Each wrong-account run reads the identity once; every other run stops before any request.
-    account_runs = sum(1 for run in RUNS if "expected_account_id" in run.case["vars"])
-    expected = Counter({action: account_runs for action in IDENTITY_READS})
-    assert Counter(request.action for request in corpus.requests) == expected, [str(r) for r in corpus.requests]
+class TestCorpusShard0:
+    shard = 0
+
+    def test_bad_input_stops_in_preflight_naming_the_variable(self, corpus: Shards, run: Run):
+        result = corpus[self.shard].results[run.id]
+        assert result.returncode != 0, str(result)
+        message = " ".join(run.case["message"].split())
+        assert message in first_failure(result.output), f"first failure: {first_failure(result.output)!r}\n{result}"
+        started = set(plays(result.output))
+        assert started == {PREFLIGHT_PLAY}, f"the run went past preflight: {started}\n{result}"
+        assert result.recap.get("localhost", {}).get("failed") == 1, str(result)
+
+    def test_no_aws_request_but_the_identity_read_of_the_wrong_account_runs(self, corpus: Shards):
+        done = corpus[self.shard]
+        assert [str(request) for request in writes(done.requests)] == []
+        # Each wrong-account run reads the identity once; every other run stops before any request.
+        account_runs = sum(1 for run in done.runs if "expected_account_id" in run.case["vars"])
+        expected = Counter({action: account_runs for action in IDENTITY_READS})
+        assert Counter(request.action for request in done.requests) == expected, [str(r) for r in done.requests]
+
+
+class TestCorpusShard1(TestCorpusShard0):
+    shard = 1
 
 
 def roles_used(playbook: Path) -> set[str]:

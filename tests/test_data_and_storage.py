@@ -19,6 +19,8 @@ from tests.support.naming import MOTO_ACCOUNT, media_bucket, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
+pytestmark = pytest.mark.stack  # converges several stages of provision.yml: not in make test-fast
+
 PREFIX = "mensetsu-local"
 STAGES = ("--tags", "network,security,secrets,data,storage")
 OTHER_ACCOUNT = "111122223333"

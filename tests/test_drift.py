@@ -28,9 +28,11 @@ import pytest
 import yaml
 
 from tests.support.drift import VENV_BIN, DriftRun, run_drift, run_drift_playbook, validate_report
-from tests.support.moto import REGION, REPO, MotoServer, free_port, start_moto
+from tests.support.moto import REGION, REPO, MotoServer, closed_port, start_moto
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
+
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PREFIX = "mensetsu-local"
 INVENTORY = "inventories/local"
@@ -430,13 +432,13 @@ def test_after_a_converge_the_playbook_alone_and_the_wrapper_exit_0_with_an_empt
 
 
 def test_a_failed_run_fails_and_never_reads_as_no_drift(reports):
-    unreachable = f"http://127.0.0.1:{free_port()}"
-    env = {"AWS_ENDPOINT_URL": unreachable, "AWS_MAX_ATTEMPTS": "1"}
-    run = run_drift(env, reports)
+    with closed_port() as port:  # held: no server started meanwhile can answer there
+        env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_MAX_ATTEMPTS": "1"}
+        run = run_drift(env, reports)
+        direct = run_drift_playbook(env, reports)
     assert run.returncode == 1, str(run)
     assert run.report["status"] == "failed" and run.report["failures"], run.report
     assert "does NOT say there is no drift" in run.markdown
-    direct = run_drift_playbook(env, reports)
     assert direct.returncode != 0, str(direct)
     assert direct.report["status"] == "failed"
     assert any("NOT a drift result" in line for line in direct.tail(8)), "\n".join(direct.tail(8))

@@ -23,8 +23,10 @@ from pathlib import Path
 import pytest
 
 from tests.support.dns import public_dns
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import REPO, run_playbook, unwrap
 from tests.support.requests import writes
+
+pytestmark = pytest.mark.stack  # converges several stages of provision.yml: not in make test-fast
 
 ED25519 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJsxITmtDrY/kGDjjLSQ+mX1egKmNXaRp13xKjdBS2Bq admin@example"
 RSA = (
@@ -47,11 +49,6 @@ def _preflight_dev(settings: dict):
     )
 
 
-def _said(output: str) -> str:
-    """The run's output with the YAML callback's line wrapping and quote doubling undone."""
-    return " ".join(output.replace("''", "'").split())
-
-
 # --- item 1: documentation values refused in dev and prod ------------------------------------------
 
 
@@ -60,7 +57,7 @@ def test_the_shipped_dev_and_prod_settings_stop_in_preflight_saying_what_to_set(
     monkeypatch.setenv("ADMIN_SSH_PUBLIC_KEY", ED25519)
     with aws.recording_requests() as requests:
         run = run_playbook("site.yml", f"inventories/{env}", env={**aws.env, **API_KEYS})
-    said = _said(run.output)
+    said = unwrap(run.output)
     assert run.returncode != 0, str(run)
     settings = f"inventories/{env}/group_vars/all/environment.yml"
     assert "is a reserved documentation name (RFC 2606)" in said, str(run)
@@ -88,7 +85,7 @@ def test_each_documentation_value_is_refused_by_name(aws, monkeypatch, values):
     run = _preflight_dev(values)
     assert run.returncode != 0, str(run)
     for setting, value in values.items():
-        assert f"{setting}: '{value}'" in _said(run.output), f"{setting}\n{run}"
+        assert f"{setting}: '{value}'" in unwrap(run.output), f"{setting}\n{run}"
 
 
 def test_real_values_pass_preflight_in_dev(aws, monkeypatch):
@@ -122,7 +119,7 @@ def test_preflight_requires_an_ssh_public_key_in_dev(aws, monkeypatch, key, mess
     monkeypatch.setenv("ADMIN_SSH_PUBLIC_KEY", key)
     run = _preflight_dev(REAL_SETTINGS)
     assert run.returncode != 0, str(run)
-    assert message in _said(run.output), str(run)
+    assert message in unwrap(run.output), str(run)
     assert "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ" not in run.output, "a pasted private key reached the output"
 
 
@@ -139,7 +136,7 @@ def test_without_a_public_key_the_key_pair_task_stops_and_aws_generates_nothing(
             "tests/playbooks/key_pair.yml", env=aws.env, extra_vars={"admin_ssh_public_key": ""}, args=("-vvv",)
         )
     assert run.returncode != 0, str(run)
-    assert "admin_ssh_public_key: not set (aws_compute_ssh_public_key)" in _said(run.output), str(run)
+    assert "admin_ssh_public_key: not set (aws_compute_ssh_public_key)" in unwrap(run.output), str(run)
     assert writes(requests) == [], [str(request) for request in writes(requests)]
     assert aws.client("ec2").describe_key_pairs()["KeyPairs"] == []
     assert "PRIVATE KEY" not in run.output
@@ -187,7 +184,7 @@ def test_a_new_zone_stops_the_run_until_it_is_delegated_then_the_run_continues(a
         stopped, actions = _certificates_run(aws, internet.port)
         assert stopped.returncode == 2, str(stopped)
         name_servers = _zone_name_servers(aws)
-        said = _said(stopped.output)
+        said = unwrap(stopped.output)
         assert f"DELEGATION NEEDED: the hosted zone {DOMAIN}" in said, str(stopped)
         for server in name_servers:
             assert server.rstrip(".") in said, server
@@ -199,7 +196,7 @@ def test_a_new_zone_stops_the_run_until_it_is_delegated_then_the_run_continues(a
         # Delegated to someone else's name servers (a stale delegation): still stopped.
         internet.delegations[DOMAIN] = ["ns1.other-dns.net", "ns2.other-dns.net"]
         stale, actions = _certificates_run(aws, internet.port)
-        assert stale.returncode == 2 and "ns1.other-dns.net" in _said(stale.output), str(stale)
+        assert stale.returncode == 2 and "ns1.other-dns.net" in unwrap(stale.output), str(stale)
         assert "RequestCertificate" not in actions
 
         # The operator delegated the zone: the same command continues and the certificates are issued.
@@ -208,7 +205,7 @@ def test_a_new_zone_stops_the_run_until_it_is_delegated_then_the_run_continues(a
     assert resumed.returncode == 0, str(resumed)
     assert "DELEGATION NEEDED" not in resumed.output
     assert actions.count("RequestCertificate") == 2, actions
-    said = _said(resumed.output)
+    said = unwrap(resumed.output)
     assert f"{DOMAIN}: ISSUED, api.{DOMAIN}: ISSUED after" in said, str(resumed)
     statuses = {
         cert["Status"]
@@ -322,7 +319,7 @@ def test_smoke_fails_when_a_running_app_instance_was_not_configured(aws, tmp_pat
     assert run.returncode != 0, str(run)
     assert (
         f"1 running app instance(s) of mensetsu-local ({instance_id}) are not in the inventory's `app` group"
-        in _said(run.output)
+        in unwrap(run.output)
     ), str(run)
 
 

@@ -18,6 +18,8 @@ from tests.support.moto import REGION, MotoServer, start_moto
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import distribution_configs_read, writes
 
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
+
 PREFIX = "mensetsu-local"
 INVENTORY = "inventories/local"
 DOMAIN = "local.mensetsu.example.com"

@@ -20,7 +20,6 @@ background waits are not held here.
 from __future__ import annotations
 
 import json
-import re
 import threading
 import time
 import urllib.request
@@ -30,12 +29,14 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.moto import MotoServer, start_moto
-from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.playbook import PlaybookRun, run_playbook, task_result, task_start
 from tests.support.requests import AwsRequest, read_new_requests, writes
+
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PLAYBOOK = "playbooks/provision.yml"
 EXTRA_VARS = {"aws_edge_wait": True}
-HOLD_LIMIT = 900
+HOLD_LIMIT = 1500  # a guard only, below run_playbook's own timeout (1800 s): about 30 s idle
 CREATE_DISTRIBUTION = "POST /2020-05-31/distribution$"
 POLL_DISTRIBUTION = "GET /2020-05-31/distribution/[^/]+$"
 WRITE_RECORDS = "POST /2013-04-01/hostedzone/[^/]+/rrset"
@@ -119,19 +120,6 @@ def first(server: MotoServer) -> OrderedRun:
     run = result[0]
     assert run.returncode == 0, str(run)
     return OrderedRun(run, requests, released_at)
-
-
-def task_result(output: str, task: str) -> str:
-    """The first result word (ok, changed, skipping, ...) printed under the task `task`."""
-    match = re.search(rf"^TASK \[{re.escape(task)}\].*?^(\w+):", output, re.M | re.S)
-    assert match, f"no task {task!r} in the output"
-    return match.group(1)
-
-
-def task_start(output: str, task: str) -> int:
-    match = re.search(rf"^TASK \[{re.escape(task)}\]", output, re.M)
-    assert match, f"no task {task!r} in the output"
-    return match.start()
 
 
 def test_the_app_tier_is_launched_while_cloudfront_deploys(first: OrderedRun):

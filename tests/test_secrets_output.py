@@ -29,6 +29,8 @@ from tests.support.drift import DriftRun, run_drift
 from tests.support.moto import MotoServer, start_moto
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
+
 INVENTORY = "inventories/local"
 SECRETS_PREFIX = "mensetsu/local"
 

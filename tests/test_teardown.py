@@ -27,6 +27,8 @@ from tests.support.naming import media_bucket, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
+pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
+
 PREFIX = "mensetsu-local"
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"

@@ -63,7 +63,9 @@ def running_app_instances(endpoint: str) -> dict[str, str]:
         endpoint_url=endpoint,
         aws_access_key_id="testing",  # moto's dummy credentials: never a real account's
         aws_secret_access_key="testing",
-        config=Config(retries={"max_attempts": 2}, connect_timeout=3, read_timeout=20),
+        # Generous: a slow answer on a loaded machine must not read as "no app hosts" (an absent
+        # emulator is refused at once).
+        config=Config(retries={"max_attempts": 2}, connect_timeout=10, read_timeout=120),
     )
     filters = [{"Name": name, "Values": [value]} for name, value in APP_FILTERS.items()]
     try:

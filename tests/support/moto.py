@@ -24,6 +24,15 @@ REGION = "ap-northeast-1"
 START_LIMIT = 120  # seconds
 
 
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port that refuses connections for the duration of the block: bound (so no other
+    process, a moto server of another test for one, can take it) but not listening."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -124,11 +133,24 @@ def client_env(endpoint: str, region: str = REGION) -> dict[str, str]:
 
 def start_moto(port: int | None = None, workdir: Path | None = None, controlled: bool = False) -> MotoServer:
     """Start `moto_server` on loopback and wait until it answers; `controlled`: with the routes of
-    tests/support/moto_control.py, through which a test changes what AWS would change by itself."""
-    port = port or free_port()
+    tests/support/moto_control.py, through which a test changes what AWS would change by itself.
+
+    A free port is only free until someone binds it: another test run may take it between
+    free_port() and moto's bind. The server counts as started once ITS log says it listens (not
+    when something answers on the port, which may be another run's server); a lost race (moto
+    exits: address in use) is retried on another port."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="moto-"))
+    for attempt in range(1 if port else 5):
+        server = _start_moto(port or free_port(), workdir, controlled, attempt)
+        if server is not None:
+            return server
+    raise RuntimeError(f"moto_server could not bind a port; see {workdir}/moto*.log")
+
+
+def _start_moto(port: int, workdir: Path, controlled: bool, attempt: int) -> MotoServer | None:
     recording = workdir / "recording.jsonl"
-    log = open(workdir / "moto.log", "wb")  # noqa: SIM115 - lives as long as the server
+    log_path = workdir / ("moto.log" if attempt == 0 else f"moto-{attempt}.log")
+    log = open(log_path, "wb")  # noqa: SIM115 - lives as long as the server
     env = {
         **os.environ,
         "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
@@ -150,13 +172,16 @@ def start_moto(port: int | None = None, workdir: Path | None = None, controlled:
     )
     endpoint = f"http://127.0.0.1:{port}"
     server = MotoServer(endpoint=endpoint, recording=recording, process=process, env=client_env(endpoint))
+    listening = f"Running on {endpoint}".encode()
     # moto answers within about 2 s on an idle machine; the bound only turns a server that never
     # comes up into a failure, so it is generous for a loaded one (five test runs on two cores).
     deadline = time.monotonic() + START_LIMIT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto_server exited with {process.returncode}; see {workdir / 'moto.log'}")
-        if server.answers():
+            if b"Address already in use" in log_path.read_bytes():
+                return None
+            raise RuntimeError(f"moto_server exited with {process.returncode}; see {log_path}")
+        if listening in log_path.read_bytes() and server.answers():
             return server
         time.sleep(0.1)
     server.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +18,12 @@ RUNNER = testinfra.utils.ansible_runner.AnsibleRunner(INVENTORY)
 testinfra_hosts = RUNNER.get_hosts("app")
 
 PROJECT = Path(os.environ["MOLECULE_PROJECT_DIRECTORY"])
+sys.path.insert(0, str(PROJECT))  # the repository's test helpers: one playbook-output parser
+from tests.support.playbook import changed_tasks, recap
+
 APP = "interview-api"
 SECRET_VALUES = ("molecule-db-pass", "molecule-redis-token", "sk-molecule-openai", "molecule-heygen-key")
 CREDENTIALS = ("db", "redis", "openai-api-key", "google-cloud-credentials", "heygen-api-key")
-RECAP = re.compile(r"^(\S+)\s*:\s*ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
 def _address(host) -> str:
@@ -129,9 +130,10 @@ def test_unit_is_sandboxed_and_keeps_alive_past_the_alb(host):
 def test_check_mode_on_the_converged_host_changes_nothing():
     run = _playbook("--check")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    recap = {host: int(changed) for host, changed, _, _ in RECAP.findall(run.stdout)}
-    changed_tasks = re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?changed: ", run.stdout, re.M)
-    assert recap and set(recap.values()) == {0}, f"changed in check mode: {changed_tasks}"
+    counts = recap(run.stdout)
+    assert counts and {host["changed"] for host in counts.values()} == {0}, (
+        f"changed in check mode: {changed_tasks(run.stdout)}"
+    )
 
 
 @pytest.fixture
