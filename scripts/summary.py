@@ -225,9 +225,7 @@ class Reader:
             if self.placeholder and secrets.get_secret_value(SecretId=name).get("SecretString") == self.placeholder
         ]
         for name in placeholders:
-            self.problems.append(
-                f"secret {name} still holds the placeholder: set its value (docs/first-run.md)"
-            )
+            self.problems.append(f"secret {name} still holds the placeholder: set its value (docs/first-run.md)")
         return ", ".join(names) if names else self._missing("secrets")
 
     def _missing(self, what: str) -> str:
