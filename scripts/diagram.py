@@ -61,6 +61,7 @@ SETTINGS_EXPRESSIONS: dict[str, str] = {
     "static_bucket_name": "static_bucket_name",
     "media_bucket_name": "media_bucket_name",
     "secrets_prefix": "secrets_prefix",
+    "names": "aws_names",
     "budget_monthly_usd": "budget_monthly_usd | int",
     "api_key_secret_names": "api_key_secrets | default([]) | map(attribute='name') | list",
     "security_groups": "seed_security_groups",
@@ -164,25 +165,27 @@ def plural(count: int, noun: str) -> str:
 
 
 def component_labels(s: dict[str, Any]) -> dict[str, str]:
-    prefix = s["name_prefix"]
+    names_of = s["names"]
     count = s["app_instance_count"]
-    names = f"{prefix}-app-1" if count == 1 else f"{prefix}-app-1 .. {prefix}-app-{count}"
+    host = names_of["app_host"]
+    names = f"{host}-1" if count == 1 else f"{host}-1 .. {host}-{count}"
     multi_az = "Multi-AZ" if s["db_multi_az"] else "single-AZ"
     secret_names = [*DATA_SECRET_NAMES, *(s.get("api_key_secret_names") or DEFAULT_API_KEY_SECRET_NAMES)]
     secrets = "\n".join(f"{s['secrets_prefix']}/{name}" for name in secret_names)
     return {
         "route53": f"Route 53\nzone {s['domain_name']}\n{s['domain_name']}, www -> CloudFront\n"
         f"{s['api_hostname']} -> ALB\nACM validation records",
-        "cloudfront": f"CloudFront\n'{prefix} static site'\nACM certificate in us-east-1",
-        "alb": f"ALB\n{prefix}-alb\nHTTPS :443 (ACM, {s['aws_region']})\n"
-        f"target group {prefix}-api\nHTTP :{s['app_port']} health {s['app_health_path']}",
+        "cloudfront": f"CloudFront\n'{names_of['distribution_comment']}'\nACM certificate in us-east-1",
+        "alb": f"ALB\n{names_of['alb']}\nHTTPS :443 (ACM, {s['aws_region']})\n"
+        f"target group {names_of['target_group']}\nHTTP :{s['app_port']} health {s['app_health_path']}",
         "ec2": f"EC2\n{count} x {s['app_instance_type']}, {s['app_root_volume_type']} {s['app_root_volume_gb']} GB\n"
         f"{names}\nAmazon Linux 2023\nFastAPI :{s['app_port']} (systemd)",
         "s3_static": f"S3 (static)\n{s['static_bucket_name']}\nReact build, private (OAC)",
         "s3_media": f"S3 (media)\n{s['media_bucket_name']}\nrecordings, presigned URLs",
-        "rds": f"RDS\nPostgreSQL {prefix}-db\n{s['db_instance_class']}, {s['db_allocated_storage_gb']} GB, {multi_az}\n"
+        "rds": f"RDS\nPostgreSQL {names_of['db']}\n"
+        f"{s['db_instance_class']}, {s['db_allocated_storage_gb']} GB, {multi_az}\n"
         f"backups kept {plural(s['db_backup_retention_days'], 'day')}",
-        "elasticache": f"ElastiCache\nRedis {prefix}-redis\n{s['cache_node_type']}, TLS",
+        "elasticache": f"ElastiCache\nRedis {names_of['redis']}\n{s['cache_node_type']}, TLS",
         "secrets": f"Secrets Manager\n{secrets}",
     }
 

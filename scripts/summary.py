@@ -48,11 +48,18 @@ class Reader:
         self.settings = settings
         self.problems: list[str] = []
 
-    def bucket_name(self, variable: str) -> str:
-        """The inventory's bucket name (platform.yml's template, or the operator's own name) for the
-        account the credentials belong to, as a run names it."""
+    def render(self, template: str) -> str:
+        """A name template of the inventory (group_vars/all/naming.yml, or the operator's own name)
+        for the account the credentials belong to, as a run names it."""
         context = {**self.settings, "name_prefix": self.prefix, "aws_account_id": self.account_id}
-        return jinja2.Environment().from_string(str(self.settings[variable])).render(context)
+        return jinja2.Environment().from_string(str(template)).render(context)
+
+    def bucket_name(self, variable: str) -> str:
+        return self.render(self.settings[variable])
+
+    def name(self, key: str) -> str:
+        """The resource's name in the naming map (aws_names)."""
+        return self.render(self.settings["aws_names"][key])
 
     @functools.cached_property
     def account_id(self) -> str:
@@ -114,7 +121,7 @@ class Reader:
     def _cloudfront(self) -> str:
         cloudfront = self.client("cloudfront", "us-east-1")
         for item in cloudfront.list_distributions().get("DistributionList", {}).get("Items", []):
-            if item.get("Comment") == f"{self.prefix} static site":
+            if item.get("Comment") == self.name("distribution_comment"):
                 aliases = ", ".join(item.get("Aliases", {}).get("Items", []))
                 certificate = item.get("ViewerCertificate", {})
                 tls = certificate.get("MinimumProtocolVersion", "")
@@ -124,14 +131,14 @@ class Reader:
     def _alb(self) -> str:
         elb = self.client("elbv2")
         try:
-            balancer = elb.describe_load_balancers(Names=[f"{self.prefix}-alb"])["LoadBalancers"][0]
+            balancer = elb.describe_load_balancers(Names=[self.name("alb")])["LoadBalancers"][0]
         except ClientError:
             return self._missing("ALB")
         listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
         ports = ", ".join(
             f"{item['Protocol']}:{item['Port']} {item.get('SslPolicy', '')}".strip() for item in listeners
         )
-        groups = elb.describe_target_groups(Names=[f"{self.prefix}-api"])["TargetGroups"]
+        groups = elb.describe_target_groups(Names=[self.name("target_group")])["TargetGroups"]
         health = groups[0].get("HealthCheckPath", "") if groups else ""
         return f"{balancer['DNSName']}; listeners {ports}; target group :{groups[0]['Port']} health {health}"
 
@@ -173,7 +180,7 @@ class Reader:
     def _rds(self) -> str:
         rds = self.client("rds")
         try:
-            db = rds.describe_db_instances(DBInstanceIdentifier=f"{self.prefix}-db")["DBInstances"][0]
+            db = rds.describe_db_instances(DBInstanceIdentifier=self.name("db"))["DBInstances"][0]
         except ClientError:
             return self._missing("RDS instance")
         endpoint = db.get("Endpoint", {})
@@ -194,9 +201,9 @@ class Reader:
     def _redis(self) -> str:
         elasticache = self.client("elasticache")
         try:
-            group = elasticache.describe_replication_groups(ReplicationGroupId=f"{self.prefix}-redis")[
-                "ReplicationGroups"
-            ][0]
+            group = elasticache.describe_replication_groups(ReplicationGroupId=self.name("redis"))["ReplicationGroups"][
+                0
+            ]
         except ClientError:
             return self._missing("ElastiCache replication group")
         endpoint = (group.get("NodeGroups") or [{}])[0].get("PrimaryEndpoint", {})
@@ -212,7 +219,7 @@ class Reader:
 
     def _secrets(self) -> str:
         secrets = self.client("secretsmanager")
-        prefix = f"{self.project}/{self.env}/"
+        prefix = self.render(self.settings["secrets_prefix"]) + "/"
         names = sorted(
             s["Name"]
             for page in secrets.get_paginator("list_secrets").paginate()

@@ -15,13 +15,14 @@ import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import MOTO_ACCOUNT, media_bucket, static_bucket
+from tests.support.naming import MOTO_ACCOUNT, media_bucket, names, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
 pytestmark = pytest.mark.stack  # converges several stages of provision.yml: not in make test-fast
 
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 STAGES = ("--tags", "network,security,secrets,data,storage")
 OTHER_ACCOUNT = "111122223333"
 
@@ -55,11 +56,13 @@ def s3control(server: MotoServer):
 
 def test_the_database_refuses_connections_without_tls(stack: MotoServer) -> None:
     rds = stack.client("rds")
-    [instance] = rds.describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"]
-    assert [group["DBParameterGroupName"] for group in instance["DBParameterGroups"]] == [f"{PREFIX}-db"]
-    [group] = rds.describe_db_parameter_groups(DBParameterGroupName=f"{PREFIX}-db")["DBParameterGroups"]
+    [instance] = rds.describe_db_instances(DBInstanceIdentifier=NAMES["db"])["DBInstances"]
+    assert [group["DBParameterGroupName"] for group in instance["DBParameterGroups"]] == [NAMES["db_parameter_group"]]
+    [group] = rds.describe_db_parameter_groups(DBParameterGroupName=NAMES["db_parameter_group"])["DBParameterGroups"]
     assert group["DBParameterGroupFamily"] == "postgres16"
-    parameters = rds.describe_db_parameters(DBParameterGroupName=f"{PREFIX}-db", Source="user")["Parameters"]
+    parameters = rds.describe_db_parameters(DBParameterGroupName=NAMES["db_parameter_group"], Source="user")[
+        "Parameters"
+    ]
     assert {p["ParameterName"]: p["ParameterValue"] for p in parameters} == {"rds.force_ssl": "1"}
 
 
@@ -75,7 +78,7 @@ def test_the_account_blocks_public_access_to_every_bucket(stack: MotoServer) -> 
 
 def test_the_bucket_names_carry_the_account_id(stack: MotoServer) -> None:
     names = sorted(bucket["Name"] for bucket in stack.client("s3").list_buckets()["Buckets"])
-    assert names == [f"{PREFIX}-media-{MOTO_ACCOUNT}", f"{PREFIX}-static-{MOTO_ACCOUNT}"]
+    assert len(names) == 2 and all(name.endswith(f"-{MOTO_ACCOUNT}") for name in names), names
     assert names == sorted([static_bucket(PREFIX), media_bucket(PREFIX)])
 
 
@@ -84,8 +87,8 @@ def test_after_an_automatic_minor_upgrade_the_rerun_changes_nothing(stack: MotoS
     (auto_minor_version_upgrade); the emulator keeps "16". Set the instance to a newer minor as AWS would:
     the re-run and a --check run must change nothing and send no write (no ModifyDBInstance back to 16)."""
     rds = stack.client("rds")
-    rds.modify_db_instance(DBInstanceIdentifier=f"{PREFIX}-db", EngineVersion="16.8", ApplyImmediately=True)
-    assert rds.describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"][0]["EngineVersion"] == "16.8"
+    rds.modify_db_instance(DBInstanceIdentifier=NAMES["db"], EngineVersion="16.8", ApplyImmediately=True)
+    assert rds.describe_db_instances(DBInstanceIdentifier=NAMES["db"])["DBInstances"][0]["EngineVersion"] == "16.8"
 
     with stack.recording_requests() as requests:
         again = provision(stack)

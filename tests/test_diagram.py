@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.naming import media_bucket, static_bucket
+from tests.support.naming import media_bucket, names, static_bucket
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "diagram.py"
@@ -70,10 +70,11 @@ def test_the_nine_components_of_the_seed_are_drawn(dots: dict[str, str], env: st
     for node_id, seed_name in SEED_COMPONENTS.items():
         assert drawn[node_id].split("\n")[0] == seed_name
     prefix = f"mensetsu-{env}"
-    assert f"{prefix}-alb" in drawn["alb"] and f"target group {prefix}-api" in drawn["alb"]
+    name = names(prefix)
+    assert name["alb"] in drawn["alb"] and f"target group {name['target_group']}" in drawn["alb"]
     account = environment_setting(env, "expected_account_id") or "<account-id>"
     assert static_bucket(prefix, account) in drawn["s3_static"] and media_bucket(prefix, account) in drawn["s3_media"]
-    assert f"PostgreSQL {prefix}-db" in drawn["rds"] and f"Redis {prefix}-redis" in drawn["elasticache"]
+    assert f"PostgreSQL {name['db']}" in drawn["rds"] and f"Redis {name['redis']}" in drawn["elasticache"]
     assert f"mensetsu/{env}/db" in drawn["secrets"] and f"mensetsu/{env}/heygen-api-key" in drawn["secrets"]
 
 
@@ -124,7 +125,8 @@ def test_the_picture_follows_a_changed_setting(tmp_path: Path) -> None:
     dot = (tmp_path / "out" / "architecture-staging.dot").read_text()
     drawn = labels(dot)
     assert "2 x t3.xlarge, gp3 80 GB" in drawn["ec2"]
-    assert "mensetsu-staging-app-1 .. mensetsu-staging-app-2" in drawn["ec2"]
+    host = names("mensetsu-staging")["app_host"]
+    assert f"{host}-1 .. {host}-2" in drawn["ec2"]
     assert "db.m7g.large, 20 GB, Multi-AZ" in drawn["rds"]
     assert "cache.m7g.large" in drawn["elasticache"]
     assert "public subnets 10.77.0.0/24, 10.77.1.0/24" in dot

@@ -29,12 +29,15 @@ import yaml
 
 from tests.support.drift import VENV_BIN, DriftRun, run_drift, run_drift_playbook, validate_report
 from tests.support.moto import REGION, REPO, MotoServer, closed_port, start_moto
+from tests.support.naming import names
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
+ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 INVENTORY = "inventories/local"
 # The converges leave the static bucket's objects alone: the drift run does not compare them.
 SKIP_STATIC = ("--skip-tags", "static")
@@ -102,7 +105,9 @@ def make_drift(client) -> dict[str, dict]:
     ec2.create_tags(Resources=[igw_id], Tags=[{"Key": "Name", "Value": "renamed-by-hand"}])
     expect["AWS::EC2::InternetGateway"] = {"id": igw_id, "arn": arn.format("ec2", f"internet-gateway/{igw_id}")}
 
-    public_table = ec2.describe_route_tables(Filters=[*in_vpc, {"Name": "tag:Name", "Values": [f"{PREFIX}-public"]}])
+    public_table = ec2.describe_route_tables(
+        Filters=[*in_vpc, {"Name": "tag:Name", "Values": [NAMES["route_tables"]["public"]]}]
+    )
     table_id = public_table["RouteTables"][0]["RouteTableId"]
     ec2.delete_route(RouteTableId=table_id, DestinationCidrBlock="0.0.0.0/0")
     expect["AWS::EC2::RouteTable"] = {"id": table_id, "arn": arn.format("ec2", f"route-table/{table_id}")}
@@ -112,7 +117,10 @@ def make_drift(client) -> dict[str, dict]:
     expect["AWS::EC2::VPCEndpoint"] = {"id": endpoint, "arn": arn.format("ec2", f"vpc-endpoint/{endpoint}")}
 
     groups = {g["GroupName"]: g for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]}
-    app_sg, db_sg = groups[f"{PREFIX}-app"]["GroupId"], groups[f"{PREFIX}-db"]["GroupId"]
+    app_sg, db_sg = (
+        groups[NAMES["security_groups"]["app"]]["GroupId"],
+        groups[NAMES["security_groups"]["db"]]["GroupId"],
+    )
     ec2.authorize_security_group_ingress(
         GroupId=app_sg,
         IpPermissions=[{"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
@@ -122,7 +130,7 @@ def make_drift(client) -> dict[str, dict]:
     ec2.revoke_security_group_ingress(GroupId=db_sg, SecurityGroupRuleIds=inbound)
     expect["AWS::EC2::SecurityGroup"] = {
         "id": app_sg,
-        "name": f"{PREFIX}-app",
+        "name": NAMES["security_groups"]["app"],
         "arn": arn.format("ec2", f"security-group/{app_sg}"),
         "db_sg": db_sg,
     }
@@ -138,7 +146,7 @@ def make_drift(client) -> dict[str, dict]:
     expect["AWS::EC2::KeyPair"] = {"id": key, "arn": None}
 
     iam = client("iam")
-    role = iam.get_role(RoleName=f"{PREFIX}-app")["Role"]
+    role = iam.get_role(RoleName=NAMES["app_role"])["Role"]
     iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     expect["AWS::IAM::Role"] = {"id": role["RoleName"], "arn": role["Arn"]}
     policy = iam.get_role_policy(RoleName=role["RoleName"], PolicyName="app-access")["PolicyDocument"]
@@ -154,10 +162,10 @@ def make_drift(client) -> dict[str, dict]:
 
     rds = client("rds")
     db = rds.modify_db_instance(
-        DBInstanceIdentifier=f"{PREFIX}-db", PubliclyAccessible=True, BackupRetentionPeriod=0, ApplyImmediately=True
+        DBInstanceIdentifier=NAMES["db"], PubliclyAccessible=True, BackupRetentionPeriod=0, ApplyImmediately=True
     )["DBInstance"]
     expect["AWS::RDS::DBInstance"] = {"id": db["DBInstanceIdentifier"], "arn": db["DBInstanceArn"]}
-    group = rds.describe_db_subnet_groups(DBSubnetGroupName=f"{PREFIX}-db")["DBSubnetGroups"][0]
+    group = rds.describe_db_subnet_groups(DBSubnetGroupName=NAMES["db_subnet_group"])["DBSubnetGroups"][0]
     rds.modify_db_subnet_group(
         DBSubnetGroupName=group["DBSubnetGroupName"],
         DBSubnetGroupDescription="changed by hand",
@@ -166,7 +174,7 @@ def make_drift(client) -> dict[str, dict]:
     expect["AWS::RDS::DBSubnetGroup"] = {"id": group["DBSubnetGroupName"], "arn": group["DBSubnetGroupArn"]}
 
     redis = client("elasticache").modify_replication_group(
-        ReplicationGroupId=f"{PREFIX}-redis", SnapshotRetentionLimit=5, ApplyImmediately=True
+        ReplicationGroupId=NAMES["redis"], SnapshotRetentionLimit=5, ApplyImmediately=True
     )["ReplicationGroup"]
     expect["AWS::ElastiCache::ReplicationGroup"] = {"id": redis["ReplicationGroupId"], "arn": redis["ARN"]}
 
@@ -178,13 +186,16 @@ def make_drift(client) -> dict[str, dict]:
     expect["AWS::S3::Bucket"] = {"id": buckets["media"], "arn": f"arn:aws:s3:::{buckets['media']}", **buckets}
 
     elb = client("elbv2")
-    target_group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
+    target_group = elb.describe_target_groups(Names=[NAMES["target_group"]])["TargetGroups"][0]
     elb.modify_target_group(TargetGroupArn=target_group["TargetGroupArn"], HealthCheckPath="/")
-    expect["AWS::ElasticLoadBalancingV2::TargetGroup"] = {"id": f"{PREFIX}-api", "arn": target_group["TargetGroupArn"]}
-    balancer = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    expect["AWS::ElasticLoadBalancingV2::TargetGroup"] = {
+        "id": NAMES["target_group"],
+        "arn": target_group["TargetGroupArn"],
+    }
+    balancer = elb.describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]
     listener = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"][0]
     elb.modify_listener(ListenerArn=listener["ListenerArn"], SslPolicy="ELBSecurityPolicy-2016-08")
-    expect["AWS::ElasticLoadBalancingV2::LoadBalancer"] = {"id": f"{PREFIX}-alb", "arn": balancer["LoadBalancerArn"]}
+    expect["AWS::ElasticLoadBalancingV2::LoadBalancer"] = {"id": NAMES["alb"], "arn": balancer["LoadBalancerArn"]}
 
     acm = client("acm")
     certificate = acm.list_certificates()["CertificateSummaryList"][0]["CertificateArn"]
@@ -232,22 +243,24 @@ def make_drift(client) -> dict[str, dict]:
     expect["AWS::Route53::RecordSet"] = {"id": "api.local.mensetsu.example.com A", "arn": None, "zone": zone_id}
 
     cloudwatch = client("cloudwatch")
-    alarm = cloudwatch.describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"][0]
+    alarm = cloudwatch.describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"][0]
     kept = ("AlarmName", "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "MetricName", "Namespace")
     kept += ("Statistic", "Dimensions", "Period", "EvaluationPeriods", "ComparisonOperator", "TreatMissingData")
     cloudwatch.put_metric_alarm(**{k: alarm[k] for k in kept if k in alarm}, Threshold=alarm["Threshold"] * 10)
     expect["AWS::CloudWatch::Alarm"] = {"id": alarm["AlarmName"], "arn": alarm["AlarmArn"]}
 
     sns = client("sns")
-    topic = next(t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{PREFIX}-alerts"))
+    topic = next(
+        t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(f":{NAMES['alert_topic']}")
+    )
     sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed by hand")
-    expect["AWS::SNS::Topic"] = {"id": f"{PREFIX}-alerts", "arn": topic}
+    expect["AWS::SNS::Topic"] = {"id": NAMES["alert_topic"], "arn": topic}
 
     # moto has no UpdateBudget: a budget changed by hand is one deleted and created again with
     # another amount (and, here, without its alerts). The converge test deletes it for the converge
     # to create it as declared.
     budgets = client("budgets", "us-east-1")
-    budget = budgets.describe_budget(AccountId=account, BudgetName=f"{PREFIX}-monthly")["Budget"]
+    budget = budgets.describe_budget(AccountId=account, BudgetName=NAMES["budget"])["Budget"]
     budget.pop("CalculatedSpend", None)
     budgets.delete_budget(AccountId=account, BudgetName=budget["BudgetName"])
     budgets.create_budget(AccountId=account, Budget={**budget, "BudgetLimit": {"Amount": "1000", "Unit": "USD"}})
@@ -363,7 +376,7 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
     assert sections[0].startswith("## critical: "), sections
     severities = [line.split(":")[0].removeprefix("## ") for line in sections]
     assert severities == sorted(severities, key=("critical", "high", "medium", "low").index), severities
-    assert f"## critical: AWS::EC2::SecurityGroup {app_sg} ({PREFIX}-app)" in sections
+    assert f"## critical: AWS::EC2::SecurityGroup {app_sg} ({NAMES['security_groups']['app']})" in sections
     assert len(sections) == len({item["resource"] for item in report["items"]})
     assert "| Severity | Category | Attribute | Declared | Actual |" in run.markdown
     assert "[console](https://" in run.markdown

@@ -33,7 +33,7 @@ import pytest
 
 from tests.support.drift import run_drift
 from tests.support.moto import MotoServer, start_moto
-from tests.support.naming import static_bucket
+from tests.support.naming import names, static_bucket
 from tests.support.playbook import PlaybookRun, recap, run_playbook
 from tests.support.requests import AwsRequest, writes
 
@@ -41,7 +41,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.root]
 
 INVENTORY = "inventories/local"
 NAME_PREFIX = "mensetsu-local"  # project_name-env_name of inventories/local
-APP, DATA = f"{NAME_PREFIX}-app-1", f"{NAME_PREFIX}-data"
+NAMES = names(NAME_PREFIX)  # the naming map (group_vars/all/naming.yml)
+APP, DATA = f"{NAMES['app_host']}-1", f"{NAME_PREFIX}-data"
 STATE = Path("/run/mensetsu-local")  # playbooks/local_up.yml's record and key
 HTTP_LIMIT = 60  # seconds; a guard only: the app answers in milliseconds, but the machine may be loaded
 NSPAWN_STATE = Path("/run/mensetsu-nspawn")  # molecule/shared/nspawn.sh's

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.dns import public_dns
+from tests.support.naming import names
 from tests.support.playbook import REPO, run_playbook, unwrap
 from tests.support.requests import writes
 
@@ -151,7 +152,7 @@ def test_the_key_pair_is_imported_and_no_key_material_is_printed(aws):
     assert [request.action for request in writes(requests)] == ["ImportKeyPair"], [str(r) for r in writes(requests)]
     assert "PRIVATE KEY" not in run.output
     pairs = aws.client("ec2").describe_key_pairs()["KeyPairs"]
-    assert [pair["KeyName"] for pair in pairs] == ["mensetsu-local-admin"]
+    assert [pair["KeyName"] for pair in pairs] == [names("mensetsu-local")["key_pair"]]
 
 
 # --- item 1: the delegation stop, and the certificates' wait with its status ------------------------
@@ -226,7 +227,7 @@ def test_a_given_hosted_zone_id_is_not_checked_for_delegation(aws):
 
 # --- item 2: app hosts found through EC2, after provisioning -------------------------------------
 
-APP = "mensetsu-local-app-1"
+APP = names("mensetsu-local")["app_host"] + "-1"
 ANSIBLE_INVENTORY = Path(sys.executable).with_name("ansible-inventory")
 
 
@@ -282,7 +283,9 @@ def test_the_local_app_hosts_come_from_the_emulators_ec2_api(aws, tmp_path):
     assert _hosts(before, "local_data") == ["mensetsu-local-data"]
 
     instance_id = _launch_app_instance(aws)
-    _launch_app_instance(aws, "mensetsu-local-app-9")  # an instance with no booted machine behind it
+    _launch_app_instance(
+        aws, names("mensetsu-local")["app_host"] + "-9"
+    )  # an instance with no booted machine behind it
     after = _local_inventory(env)
     assert _hosts(after, "app") == [APP]
     assert after["_meta"]["hostvars"][APP]["instance_id"] == instance_id

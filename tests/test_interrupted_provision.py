@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, static_bucket
+from tests.support.naming import media_bucket, names, static_bucket
 from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, read_new_requests, writes
 
@@ -35,6 +35,7 @@ pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 PLAYBOOK = "playbooks/provision.yml"
 INVENTORY = "inventories/local"
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 # seconds: a run that never reaches its kill point fails the test, it does not hang it. Only a guard:
 # generous for a loaded 2-core machine (a run reaches its last point in about a minute idle).
 RUN_LIMIT = 1500
@@ -107,7 +108,7 @@ def leave_the_profile_without_its_role(server: MotoServer) -> None:
     AddRoleToInstanceProfile. moto answers the two within milliseconds, too close for a kill to land
     between them every time, so the test leaves the account as that kill does on AWS."""
     iam = server.client("iam")
-    iam.remove_role_from_instance_profile(InstanceProfileName=f"{PREFIX}-app", RoleName=f"{PREFIX}-app")
+    iam.remove_role_from_instance_profile(InstanceProfileName=NAMES["app_role"], RoleName=NAMES["app_role"])
 
 
 @dataclass
@@ -177,26 +178,32 @@ def test_exactly_one_of_each_resource(chain: Chain):
     assert len(ec2.describe_subnets(Filters=in_vpc)["Subnets"]) == 4
     assert len(ec2.describe_internet_gateways()["InternetGateways"]) == 1
     tables = ec2.describe_route_tables(Filters=in_vpc)["RouteTables"]
-    assert sorted(tag_map(t).get("Name", "main") for t in tables) == ["main", f"{PREFIX}-private", f"{PREFIX}-public"]
+    assert sorted(tag_map(t).get("Name", "main") for t in tables) == [
+        "main",
+        NAMES["route_tables"]["private"],
+        NAMES["route_tables"]["public"],
+    ]
     assert len(ec2.describe_vpc_endpoints(Filters=in_vpc)["VpcEndpoints"]) == 1
     groups = [g["GroupName"] for g in ec2.describe_security_groups(Filters=in_vpc)["SecurityGroups"]]
-    assert sorted(groups) == sorted(["default", *(f"{PREFIX}-{key}" for key in ("alb", "app", "db", "cache"))])
-    assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == [f"{PREFIX}-admin"]
+    assert sorted(groups) == sorted(
+        ["default", *(NAMES["security_groups"][key] for key in ("alb", "app", "db", "cache"))]
+    )
+    assert [k["KeyName"] for k in ec2.describe_key_pairs()["KeyPairs"]] == [NAMES["key_pair"]]
     alive = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
     instances = [i for r in ec2.describe_instances(Filters=alive)["Reservations"] for i in r["Instances"]]
     assert len(instances) == 1 and tag_map(instances[0]).get("Role") == "app", instances
 
     iam = client("iam")
-    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == [f"{PREFIX}-app"]
+    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == [NAMES["app_role"]]
     profiles = iam.list_instance_profiles()["InstanceProfiles"]
-    assert [p["InstanceProfileName"] for p in profiles] == [f"{PREFIX}-app"]
-    assert [r["RoleName"] for r in profiles[0]["Roles"]] == [f"{PREFIX}-app"], "app hosts without credentials"
+    assert [p["InstanceProfileName"] for p in profiles] == [NAMES["app_role"]]
+    assert [r["RoleName"] for r in profiles[0]["Roles"]] == [NAMES["app_role"]], "app hosts without credentials"
     secrets = sorted(s["Name"] for s in client("secretsmanager").list_secrets()["SecretList"])
     assert len(secrets) == len(set(secrets)) == 5, secrets
 
-    assert [d["DBInstanceIdentifier"] for d in client("rds").describe_db_instances()["DBInstances"]] == [f"{PREFIX}-db"]
+    assert [d["DBInstanceIdentifier"] for d in client("rds").describe_db_instances()["DBInstances"]] == [NAMES["db"]]
     groups = client("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert [g["ReplicationGroupId"] for g in groups] == [f"{PREFIX}-redis"]
+    assert [g["ReplicationGroupId"] for g in groups] == [NAMES["redis"]]
     buckets = sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"])
     assert buckets == sorted([media_bucket(PREFIX), static_bucket(PREFIX)])
 
@@ -210,10 +217,10 @@ def test_exactly_one_of_each_resource(chain: Chain):
     assert len(cloudfront.list_distributions()["DistributionList"].get("Items", [])) == 1
 
     elb = client("elbv2")
-    assert [g["TargetGroupName"] for g in elb.describe_target_groups()["TargetGroups"]] == [f"{PREFIX}-api"]
-    assert [b["LoadBalancerName"] for b in elb.describe_load_balancers()["LoadBalancers"]] == [f"{PREFIX}-alb"]
+    assert [g["TargetGroupName"] for g in elb.describe_target_groups()["TargetGroups"]] == [NAMES["target_group"]]
+    assert [b["LoadBalancerName"] for b in elb.describe_load_balancers()["LoadBalancers"]] == [NAMES["alb"]]
     topics = [t["TopicArn"] for t in client("sns").list_topics()["Topics"]]
-    assert len(topics) == 1 and topics[0].endswith(f":{PREFIX}-alerts"), topics
+    assert len(topics) == 1 and topics[0].endswith(f":{NAMES['alert_topic']}"), topics
 
 
 def test_the_generated_credentials_survive_the_interruptions(chain: Chain):

@@ -15,12 +15,14 @@ import pytest
 
 from tests.support.cloudfront import other_projects_distribution
 from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.naming import names
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import distribution_configs_read, writes
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 INVENTORY = "inventories/local"
 DOMAIN = "local.mensetsu.example.com"
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
@@ -73,7 +75,7 @@ def app_hosts(server: MotoServer) -> dict[str, str]:
 
 def targets(server: MotoServer) -> set[str]:
     elb = server.client("elbv2")
-    group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]["TargetGroupArn"]
+    group = elb.describe_target_groups(Names=[NAMES["target_group"]])["TargetGroups"][0]["TargetGroupArn"]
     return {t["Target"]["Id"] for t in elb.describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]}
 
 
@@ -96,7 +98,7 @@ def test_cloudfront_names_have_aaaa_aliases_and_the_ipv4_alb_none(stack) -> None
         for d in server.client("cloudfront", "us-east-1").list_distributions()["DistributionList"]["Items"]
         if d["Comment"] == f"{PREFIX} static site"
     )
-    balancer = server.client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    balancer = server.client("elbv2").describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]
     assert balancer["IpAddressType"] == "ipv4"
     assert aliases == {
         (f"{DOMAIN}.", "A"): cloudfront,
@@ -111,11 +113,11 @@ def test_a_run_after_aws_moved_the_ami_and_the_zones_keeps_every_host(stack) -> 
     server, _ = stack
     ec2 = server.client("ec2")
     hosts, serving, network = app_hosts(server), targets(server), subnets(server)
-    assert list(hosts) == [f"{PREFIX}-app-1"] and serving == set(hosts.values())
+    assert list(hosts) == [f"{NAMES['app_host']}-1"] and serving == set(hosts.values())
     # AWS publishes a new AMI under the public parameter, the type leaves a zone that holds subnets
     # (and comes back to the first one), and other projects put distributions in the account.
     new_ami = ec2.create_image(
-        InstanceId=hosts[f"{PREFIX}-app-1"], Name="al2023-ami-2023.9.20261201.0-kernel-6.1-x86_64"
+        InstanceId=hosts[f"{NAMES['app_host']}-1"], Name="al2023-ami-2023.9.20261201.0-kernel-6.1-x86_64"
     )
     server.control("public-parameter", {"region": REGION, "name": AMI_PARAMETER, "value": new_ami["ImageId"]})
     assert server.client("ssm").get_parameter(Name=AMI_PARAMETER)["Parameter"]["Value"] == new_ami["ImageId"]
@@ -152,10 +154,10 @@ def test_replace_hosts_moves_them_to_the_new_ami_one_at_a_time(stack) -> None:
     replaced = run_playbook("playbooks/replace_hosts.yml", INVENTORY, env=server.env, args=("--skip-tags", "configure"))
     assert replaced.returncode == 0, str(replaced)
     hosts = app_hosts(server)
-    assert list(hosts) == list(old) and hosts[f"{PREFIX}-app-1"] != old[f"{PREFIX}-app-1"]
-    instance = ec2.describe_instances(InstanceIds=[hosts[f"{PREFIX}-app-1"]])["Reservations"][0]["Instances"][0]
+    assert list(hosts) == list(old) and hosts[f"{NAMES['app_host']}-1"] != old[f"{NAMES['app_host']}-1"]
+    instance = ec2.describe_instances(InstanceIds=[hosts[f"{NAMES['app_host']}-1"]])["Reservations"][0]["Instances"][0]
     assert instance["ImageId"] == new_ami and "Replaces" not in tags(instance)
-    gone = ec2.describe_instances(InstanceIds=[old[f"{PREFIX}-app-1"]])["Reservations"][0]["Instances"][0]
+    gone = ec2.describe_instances(InstanceIds=[old[f"{NAMES['app_host']}-1"]])["Reservations"][0]["Instances"][0]
     assert gone["State"]["Name"] == "terminated"
     assert targets(server) == set(hosts.values())
 
@@ -192,7 +194,7 @@ def test_teardown_waits_while_acm_and_cloudfront_say_in_use(stack) -> None:
         "playbooks/teardown.yml",
         INVENTORY,
         env=server.env,
-        extra_vars={"teardown_confirm": "local", "aws_teardown_in_use_delay": 1},
+        extra_vars={"teardown_confirm": "local", "teardown_in_use_delay": 1},
     )
     assert run.returncode == 0, str(run)
     assert [rule["answered"] for rule in server.control("fail")] == [3, 2]

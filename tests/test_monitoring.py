@@ -17,13 +17,16 @@ import pytest
 import yaml
 
 from tests.support.moto import REGION
+from tests.support.naming import names
 from tests.support.playbook import REPO, run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/playbooks/monitoring.yml"
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
+ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 ACCOUNT = "123456789012"
-TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{PREFIX}-alerts"
+TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{NAMES['alert_topic']}"
 # One attempt per call: moto answers DescribeSubscribersForNotification with HTTP 500.
 ENV = {"AWS_MAX_ATTEMPTS": "1"}
 
@@ -38,9 +41,7 @@ def _filters():
 
 
 filters = _filters()
-CATALOGUE = yaml.safe_load((REPO / "roles" / "aws_monitoring" / "vars" / "main.yml").read_text())[
-    "__aws_monitoring_alarms"
-]
+CATALOGUE = yaml.safe_load((REPO / "group_vars" / "all" / "alarms.yml").read_text())["monitoring_alarms"]
 THRESHOLDS = yaml.safe_load((REPO / "roles" / "aws_monitoring" / "defaults" / "main.yml").read_text())[
     "aws_monitoring_thresholds"
 ]
@@ -57,15 +58,15 @@ def seed_platform(boto) -> dict[str, str]:
         for index, zone in ((0, "a"), (1, "c"))
     ]
     elb = boto("elbv2")
-    alb = elb.create_load_balancer(Name=f"{PREFIX}-alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
+    alb = elb.create_load_balancer(Name=NAMES["alb"], Subnets=subnets, Type="application")["LoadBalancers"][0]
     group = elb.create_target_group(
-        Name=f"{PREFIX}-api", Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/health"
+        Name=NAMES["target_group"], Protocol="HTTP", Port=8000, VpcId=vpc, HealthCheckPath="/health"
     )["TargetGroups"][0]
     tags = [
         {"Key": "Project", "Value": "mensetsu"},
         {"Key": "Environment", "Value": "local"},
         {"Key": "Role", "Value": "app"},
-        {"Key": "Name", "Value": f"{PREFIX}-app-1"},
+        {"Key": "Name", "Value": f"{NAMES['app_host']}-1"},
     ]
     instance = ec2.run_instances(
         ImageId="ami-12c6146b",
@@ -76,7 +77,7 @@ def seed_platform(boto) -> dict[str, str]:
         TagSpecifications=[{"ResourceType": "instance", "Tags": tags}],
     )["Instances"][0]["InstanceId"]
     boto("rds").create_db_instance(
-        DBInstanceIdentifier=f"{PREFIX}-db",
+        DBInstanceIdentifier=NAMES["db"],
         DBInstanceClass="db.t4g.micro",
         Engine="postgres",
         AllocatedStorage=20,
@@ -85,7 +86,7 @@ def seed_platform(boto) -> dict[str, str]:
     )
     cache = boto("elasticache")
     cache.create_replication_group(
-        ReplicationGroupId=f"{PREFIX}-redis",
+        ReplicationGroupId=NAMES["redis"],
         ReplicationGroupDescription="sessions",
         CacheNodeType="cache.t4g.micro",
         Engine="redis",
@@ -93,8 +94,8 @@ def seed_platform(boto) -> dict[str, str]:
     )
     # AWS lists a replication group's member clusters in DescribeCacheClusters; moto needs them made.
     cache.create_cache_cluster(
-        CacheClusterId=f"{PREFIX}-redis-001",
-        ReplicationGroupId=f"{PREFIX}-redis",
+        CacheClusterId=f"{NAMES['redis']}-001",
+        ReplicationGroupId=NAMES["redis"],
         Engine="redis",
         CacheNodeType="cache.t4g.micro",
         NumCacheNodes=1,
@@ -107,7 +108,7 @@ def seed_platform(boto) -> dict[str, str]:
 
 
 def alarms(cloudwatch) -> dict[str, dict]:
-    found = cloudwatch.describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"]
+    found = cloudwatch.describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"]
     return {alarm["AlarmName"]: alarm for alarm in found}
 
 
@@ -134,33 +135,33 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
 
     first = run()
     assert first.changed == 3, first
-    instance, node = ids["instance"], f"{PREFIX}-redis-001"
+    instance, node = ids["instance"], f"{NAMES['redis']}-001"
     found = alarms(cloudwatch)
     assert set(found) == {
-        f"{PREFIX}-alb-target-5xx",
-        f"{PREFIX}-alb-elb-5xx",
-        f"{PREFIX}-alb-response-time",
-        f"{PREFIX}-alb-unhealthy-targets",
-        f"{PREFIX}-ec2-status-check-{instance}",
-        f"{PREFIX}-ec2-cpu-{instance}",
-        f"{PREFIX}-rds-cpu",
-        f"{PREFIX}-rds-free-storage",
-        f"{PREFIX}-rds-connections",
-        f"{PREFIX}-cache-cpu-{node}",
-        f"{PREFIX}-cache-engine-cpu-{node}",
-        f"{PREFIX}-cache-memory-{node}",
+        f"{ALARMS}-alb-target-5xx",
+        f"{ALARMS}-alb-elb-5xx",
+        f"{ALARMS}-alb-response-time",
+        f"{ALARMS}-alb-unhealthy-targets",
+        f"{ALARMS}-ec2-status-check-{instance}",
+        f"{ALARMS}-ec2-cpu-{instance}",
+        f"{ALARMS}-rds-cpu",
+        f"{ALARMS}-rds-free-storage",
+        f"{ALARMS}-rds-connections",
+        f"{ALARMS}-cache-cpu-{node}",
+        f"{ALARMS}-cache-engine-cpu-{node}",
+        f"{ALARMS}-cache-memory-{node}",
     }
-    assert dims(found[f"{PREFIX}-alb-target-5xx"]) == {"LoadBalancer": ids["alb"]}
-    assert dims(found[f"{PREFIX}-alb-unhealthy-targets"]) == {
+    assert dims(found[f"{ALARMS}-alb-target-5xx"]) == {"LoadBalancer": ids["alb"]}
+    assert dims(found[f"{ALARMS}-alb-unhealthy-targets"]) == {
         "LoadBalancer": ids["alb"],
         "TargetGroup": ids["target_group"],
     }
-    assert dims(found[f"{PREFIX}-ec2-status-check-{instance}"]) == {"InstanceId": instance}
-    assert dims(found[f"{PREFIX}-rds-free-storage"]) == {"DBInstanceIdentifier": f"{PREFIX}-db"}
-    assert found[f"{PREFIX}-rds-free-storage"]["Threshold"] == 2 * 1024**3
-    assert found[f"{PREFIX}-rds-free-storage"]["ComparisonOperator"] == "LessThanThreshold"
-    assert dims(found[f"{PREFIX}-cache-memory-{node}"]) == {"CacheClusterId": node, "CacheNodeId": "0001"}
-    assert found[f"{PREFIX}-ec2-cpu-{instance}"]["Threshold"] == 80
+    assert dims(found[f"{ALARMS}-ec2-status-check-{instance}"]) == {"InstanceId": instance}
+    assert dims(found[f"{ALARMS}-rds-free-storage"]) == {"DBInstanceIdentifier": NAMES["db"]}
+    assert found[f"{ALARMS}-rds-free-storage"]["Threshold"] == 2 * 1024**3
+    assert found[f"{ALARMS}-rds-free-storage"]["ComparisonOperator"] == "LessThanThreshold"
+    assert dims(found[f"{ALARMS}-cache-memory-{node}"]) == {"CacheClusterId": node, "CacheNodeId": "0001"}
+    assert found[f"{ALARMS}-ec2-cpu-{instance}"]["Threshold"] == 80
     for alarm in found.values():
         assert alarm["AlarmActions"] == [TOPIC_ARN] and alarm["OKActions"] == [TOPIC_ARN], alarm["AlarmName"]
 
@@ -170,13 +171,13 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     budgets_statement = next(s for s in policy["Statement"] if s["Principal"] == {"Service": "budgets.amazonaws.com"})
     assert budgets_statement["Action"] == "SNS:Publish" and budgets_statement["Resource"] == TOPIC_ARN
 
-    budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName=f"{PREFIX}-monthly")["Budget"]
+    budget = budgets.describe_budget(AccountId=ACCOUNT, BudgetName=NAMES["budget"])["Budget"]
     assert float(budget["BudgetLimit"]["Amount"]) == 90.0  # the local inventory mirrors dev: the seed's 90
     assert {part["Tags"]["Key"]: part["Tags"]["Values"] for part in budget["FilterExpression"]["And"]} == {
         "Environment": ["local"],
         "Project": ["mensetsu"],
     }
-    notes = budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=f"{PREFIX}-monthly")
+    notes = budgets.describe_notifications_for_budget(AccountId=ACCOUNT, BudgetName=NAMES["budget"])
     assert {(n["NotificationType"], n["Threshold"]) for n in notes["Notifications"]} == {
         ("ACTUAL", 80.0),
         ("FORECASTED", 100.0),
@@ -200,8 +201,8 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
 
     run(**override)
     after = alarms(cloudwatch)
-    assert after[f"{PREFIX}-rds-connections"]["Threshold"] == 150
-    assert f"{PREFIX}-ec2-cpu-{instance}" not in after and f"{PREFIX}-ec2-status-check-{instance}" not in after
+    assert after[f"{ALARMS}-rds-connections"]["Threshold"] == 150
+    assert f"{ALARMS}-ec2-cpu-{instance}" not in after and f"{ALARMS}-ec2-status-check-{instance}" not in after
     assert len(after) == 10
     assert "No alarm for the app instances: not found (yet)" in " ".join(planned_change.output.split())
 

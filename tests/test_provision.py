@@ -12,13 +12,14 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, static_bucket
+from tests.support.naming import media_bucket, names, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"
 ADMIN_CIDR = "192.0.2.10/32"  # inventories/local
@@ -69,9 +70,9 @@ def test_network_has_public_and_private_subnets_in_two_azs_and_no_nat(client):
     assert not any(s["MapPublicIpOnLaunch"] for s in tiers["private"])
     assert ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["NatGateways"] == []
     tables = ec2.describe_route_tables(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["RouteTables"]
-    private = next(t for t in tables if tags(t).get("Name") == f"{PREFIX}-private")
+    private = next(t for t in tables if tags(t).get("Name") == NAMES["route_tables"]["private"])
     assert not any(r.get("DestinationCidrBlock") == "0.0.0.0/0" for r in private["Routes"]), "private subnets reach out"
-    public = next(t for t in tables if tags(t).get("Name") == f"{PREFIX}-public")
+    public = next(t for t in tables if tags(t).get("Name") == NAMES["route_tables"]["public"])
     assert any(r.get("GatewayId", "").startswith("igw-") for r in public["Routes"])
     endpoints = ec2.describe_vpc_endpoints(Filters=[{"Name": "vpc-id", "Values": [vpc[0]["VpcId"]]}])["VpcEndpoints"]
     assert [e["ServiceName"] for e in endpoints] == [f"com.amazonaws.{REGION}.s3"]
@@ -82,12 +83,13 @@ def test_security_groups_are_exactly_table_4_4(client):
     ec2 = client("ec2")
     groups = ec2.describe_security_groups(Filters=[{"Name": "tag:Project", "Values": ["mensetsu"]}])["SecurityGroups"]
     by_name = {g["GroupName"]: g for g in groups}
-    ids = {name.removeprefix(f"{PREFIX}-"): group["GroupId"] for name, group in by_name.items()}
+    assert set(by_name) == set(NAMES["security_groups"].values())
+    ids = {key: by_name[name]["GroupId"] for key, name in NAMES["security_groups"].items()}
     assert set(ids) == {"alb", "app", "db", "cache"}
 
     def ingress(key: str) -> set[tuple]:
         rules = set()
-        for permission in by_name[f"{PREFIX}-{key}"]["IpPermissions"]:
+        for permission in by_name[NAMES["security_groups"][key]]["IpPermissions"]:
             assert permission["IpProtocol"] == "tcp" and permission["FromPort"] == permission["ToPort"]
             rules |= {(permission["FromPort"], r["CidrIp"]) for r in permission["IpRanges"]}
             rules |= {(permission["FromPort"], r["CidrIpv6"]) for r in permission.get("Ipv6Ranges", [])}
@@ -111,8 +113,8 @@ def test_app_hosts_match_table_4_3(client):
     assert image["Name"].startswith("al2023-ami-"), image["Name"]
     assert instance["MetadataOptions"]["HttpTokens"] == "required"
     assert instance.get("PublicIpAddress")
-    assert instance["IamInstanceProfile"]["Arn"].endswith(f"instance-profile/{PREFIX}-app")
-    assert [g["GroupName"] for g in instance["SecurityGroups"]] == [f"{PREFIX}-app"]
+    assert instance["IamInstanceProfile"]["Arn"].endswith(f"instance-profile/{NAMES['app_role']}")
+    assert [g["GroupName"] for g in instance["SecurityGroups"]] == [NAMES["security_groups"]["app"]]
     volume_id = instance["BlockDeviceMappings"][0]["Ebs"]["VolumeId"]
     volume = ec2.describe_volumes(VolumeIds=[volume_id])["Volumes"][0]
     assert (volume["VolumeType"], volume["Size"], volume["Encrypted"]) == ("gp3", 30, True)
@@ -120,31 +122,31 @@ def test_app_hosts_match_table_4_3(client):
 
 def test_alb_listens_on_443_only_and_forwards_to_the_app_port(client):
     elb = client("elbv2")
-    balancer = elb.describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    balancer = elb.describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]
     assert balancer["Scheme"] == "internet-facing"
     listeners = elb.describe_listeners(LoadBalancerArn=balancer["LoadBalancerArn"])["Listeners"]
     assert [(item["Protocol"], item["Port"]) for item in listeners] == [("HTTPS", 443)]
     assert listeners[0]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
     certificate_arn = listeners[0]["Certificates"][0]["CertificateArn"]
     assert f":acm:{REGION}:" in certificate_arn
-    group = elb.describe_target_groups(Names=[f"{PREFIX}-api"])["TargetGroups"][0]
+    group = elb.describe_target_groups(Names=[NAMES["target_group"]])["TargetGroups"][0]
     assert (group["Protocol"], group["Port"], group["HealthCheckPath"]) == ("HTTP", 8000, "/health")
     targets = elb.describe_target_health(TargetGroupArn=group["TargetGroupArn"])["TargetHealthDescriptions"]
     assert len(targets) == 1 and targets[0]["Target"]["Port"] == 8000
 
 
 def test_rds_is_private_encrypted_and_uses_the_generated_password(client):
-    db = client("rds").describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"][0]
+    db = client("rds").describe_db_instances(DBInstanceIdentifier=NAMES["db"])["DBInstances"][0]
     assert (db["Engine"], db["DBInstanceClass"], db["StorageType"]) == ("postgres", "db.t4g.micro", "gp3")
     assert db["StorageEncrypted"] and not db["PubliclyAccessible"]
-    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == f"{PREFIX}-db"
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == NAMES["db_subnet_group"]
     secret = json.loads(client("secretsmanager").get_secret_value(SecretId="mensetsu/local/db")["SecretString"])
     assert secret["username"] == db["MasterUsername"]
     assert secret["host"] == db["Endpoint"]["Address"] and len(secret["password"]) == 32
 
 
 def test_redis_has_tls_encryption_at_rest_and_auth(client):
-    groups = client("elasticache").describe_replication_groups(ReplicationGroupId=f"{PREFIX}-redis")
+    groups = client("elasticache").describe_replication_groups(ReplicationGroupId=NAMES["redis"])
     group = groups["ReplicationGroups"][0]
     assert group["TransitEncryptionEnabled"] and group["AtRestEncryptionEnabled"] and group["AuthTokenEnabled"]
     assert group["CacheNodeType"] == "cache.t4g.micro"
@@ -194,7 +196,7 @@ def test_static_bucket_is_readable_by_its_distribution_only(client):
     assert config["ViewerCertificate"]["MinimumProtocolVersion"] == "TLSv1.2_2021"
     assert ":acm:us-east-1:" in config["ViewerCertificate"]["ACMCertificateArn"]
     oacs = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
-    assert [o["Name"] for o in oacs] == [f"{PREFIX}-static"]
+    assert [o["Name"] for o in oacs] == [NAMES["static_origin"]]
 
 
 def test_dns_points_apex_and_www_at_cloudfront_and_api_at_the_alb(client):
@@ -207,7 +209,7 @@ def test_dns_points_apex_and_www_at_cloudfront_and_api_at_the_alb(client):
         for d in client("cloudfront", "us-east-1").list_distributions()["DistributionList"]["Items"]
         if d["Comment"] == f"{PREFIX} static site"
     )
-    balancer = client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"][0]
+    balancer = client("elbv2").describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]
     assert aliases == {
         "local.mensetsu.example.com.": distribution["DomainName"],
         "www.local.mensetsu.example.com.": distribution["DomainName"],
@@ -218,9 +220,9 @@ def test_dns_points_apex_and_www_at_cloudfront_and_api_at_the_alb(client):
 
 def test_iam_role_is_least_privilege(client):
     iam = client("iam")
-    attached = iam.list_attached_role_policies(RoleName=f"{PREFIX}-app")["AttachedPolicies"]
+    attached = iam.list_attached_role_policies(RoleName=NAMES["app_role"])["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
-    document = iam.get_role_policy(RoleName=f"{PREFIX}-app", PolicyName="app-access")["PolicyDocument"]
+    document = iam.get_role_policy(RoleName=NAMES["app_role"], PolicyName="app-access")["PolicyDocument"]
     resources = sorted(r for s in document["Statement"] for r in [s["Resource"]])
     assert resources == [
         f"arn:aws:s3:::{MEDIA_BUCKET}",

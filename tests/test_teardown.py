@@ -23,13 +23,15 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, static_bucket
+from tests.support.naming import media_bucket, names, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
 PREFIX = "mensetsu-local"
+NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
+ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
@@ -95,7 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
             monitored = run_playbook(str(playbook), INVENTORY, env={**server.env, "AWS_MAX_ATTEMPTS": "1"})
             assert monitored.returncode == 0, str(monitored)
         client_for(server)("rds").modify_db_instance(
-            DBInstanceIdentifier=f"{PREFIX}-db", DeletionProtection=True, ApplyImmediately=True
+            DBInstanceIdentifier=NAMES["db"], DeletionProtection=True, ApplyImmediately=True
         )
         s3 = client_for(server)("s3")
         put_versions(s3, STATIC_BUCKET, "index.html")
@@ -177,7 +179,7 @@ def test_a_protected_database_stops_the_teardown_before_any_write(stack, client)
     with stack.recording_requests() as requests:
         run = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars={"teardown_confirm": "local"})
     assert run.returncode != 0, str(run)
-    assert f"{PREFIX}-db has deletion protection on" in " ".join(run.output.split()), str(run)
+    assert f"{NAMES['db']} has deletion protection on" in " ".join(run.output.split()), str(run)
     assert writes(requests) == [], [str(r) for r in writes(requests)]
 
 
@@ -188,16 +190,16 @@ def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
     assert check.changed > 10, str(check)
     assert requests, "the check run read nothing"
     assert writes(requests) == [], [str(r) for r in writes(requests)]
-    instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{PREFIX}-app-1"]}])
+    instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{NAMES['app_host']}-1"]}])
     instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
     plan = check.output.split("Say what the teardown removes and what it keeps", 1)[1]
-    for expected in (instance_id, f"{PREFIX}-db", STATIC_BUCKET, f"{PREFIX}-alb-target-5xx"):
+    for expected in (instance_id, NAMES["db"], STATIC_BUCKET, f"{ALARMS}-alb-target-5xx"):
         assert expected in plan, f"{expected} missing from the plan"
-    assert re.search(rf"database_final_snapshot: {PREFIX}-db-final-{STAMP}", plan), plan[:3000]
+    assert re.search(rf"database_final_snapshot: {NAMES['db_final_snapshot']}-{STAMP}", plan), plan[:3000]
     assert re.search(rf"media_bucket: {MEDIA_BUCKET}", plan), plan[:3000]
     # Nothing went: the balancer, the database and every object version are still there.
-    assert client("elbv2").describe_load_balancers(Names=[f"{PREFIX}-alb"])["LoadBalancers"]
-    assert client("rds").describe_db_instances(DBInstanceIdentifier=f"{PREFIX}-db")["DBInstances"]
+    assert client("elbv2").describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"]
+    assert client("rds").describe_db_instances(DBInstanceIdentifier=NAMES["db"])["DBInstances"]
     assert version_count(client("s3"), STATIC_BUCKET) == 5
 
 
@@ -228,13 +230,13 @@ def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
     left = tagged_arns(client)
     kept = {
         f"arn:aws:s3:::{MEDIA_BUCKET}",
-        f"arn:aws:elasticache:{REGION}:{ACCOUNT}:replicationgroup:{PREFIX}-redis",  # moto: "deleting" for ever
+        f"arn:aws:elasticache:{REGION}:{ACCOUNT}:replicationgroup:{NAMES['redis']}",  # moto: "deleting" for ever
     }
     unexpected = [
         arn
         for arn in left
         if arn not in kept
-        and not re.fullmatch(rf"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:{PREFIX}-db-final-{STAMP}", arn)
+        and not re.fullmatch(rf"arn:aws:rds:{REGION}:{ACCOUNT}:snapshot:{NAMES['db_final_snapshot']}-{STAMP}", arn)
         and not re.fullmatch(rf"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:mensetsu/local/.+", arn)
         and not arn.startswith(f"arn:aws:ec2:{REGION}:{ACCOUNT}:instance/")  # checked terminated below
     ]
@@ -261,10 +263,10 @@ def test_network_compute_and_edge_are_gone(teardown, client):
         assert client("acm", region).list_certificates()["CertificateSummaryList"] == []
     assert client("route53", "us-east-1").list_hosted_zones()["HostedZones"] == []
     iam = client("iam")
-    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == f"{PREFIX}-app"]
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == NAMES["app_role"]]
     assert iam.list_instance_profiles()["InstanceProfiles"] == []
     assert client("sns").list_topics()["Topics"] == []
-    assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{PREFIX}-")["MetricAlarms"] == []
+    assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"] == []
     assert client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
 
 
@@ -273,13 +275,15 @@ def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, 
     rds = client("rds")
     assert rds.describe_db_instances()["DBInstances"] == [], "the protected database was not lifted and deleted"
     snapshots = [s["DBSnapshotIdentifier"] for s in rds.describe_db_snapshots()["DBSnapshots"]]
-    assert len(snapshots) == 1 and re.fullmatch(rf"{PREFIX}-db-final-{STAMP}", snapshots[0]), snapshots
+    assert len(snapshots) == 1 and re.fullmatch(rf"{NAMES['db_final_snapshot']}-{STAMP}", snapshots[0]), snapshots
     assert rds.describe_db_subnet_groups()["DBSubnetGroups"] == []
     group = client("elasticache").describe_replication_groups()["ReplicationGroups"]
-    assert [(g["ReplicationGroupId"], g["Status"]) for g in group] == [(f"{PREFIX}-redis", "deleting")]
+    assert [(g["ReplicationGroupId"], g["Status"]) for g in group] == [(NAMES["redis"], "deleting")]
     # moto keeps no ElastiCache snapshot: check what AWS would have been asked for.
     deletes = [body for body in bodies if "Action=DeleteReplicationGroup" in body]
-    assert len(deletes) == 1 and re.search(rf"FinalSnapshotIdentifier={PREFIX}-redis-final-{STAMP}", deletes[0])
+    assert len(deletes) == 1 and re.search(
+        rf"FinalSnapshotIdentifier={NAMES['redis_final_snapshot']}-{STAMP}", deletes[0]
+    )
     secrets = client("secretsmanager").list_secrets(IncludePlannedDeletion=True)["SecretList"]
     assert sorted(s["Name"] for s in secrets) == sorted(f"mensetsu/local/{name}" for name in SECRETS)
     assert all(s.get("DeletedDate") for s in secrets), "a secret was not scheduled for deletion"

@@ -464,6 +464,8 @@ KINDS: dict[str, Kind] = {
     ),
     "s3_bucket": _BUCKET,
     "aws_drift_s3_bucket": _BUCKET,
+    # A removal's (roles/aws_storage/tasks/absent.yml): never in a drift run, but a bucket if it were.
+    "s3_bucket_empty": _BUCKET,
     "route53_zone": Kind(
         "AWS::Route53::HostedZone",
         ("zone_id",),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from ansible.errors import AnsibleFilterError
 
 
-def security_group_rule(rule: dict, name_prefix: str, cidrs: dict[str, str]) -> dict:
-    """{port, from_group | from_cidr_var, description} -> a TCP rule for ec2_security_group."""
+def security_group_rule(rule: dict, group_names: dict[str, str], cidrs: dict[str, str]) -> dict:
+    """{port, from_group | from_cidr_var, description} -> a TCP rule for ec2_security_group.
+
+    group_names: the groups' names by the table's keys (aws_names.security_groups)."""
     out = {"proto": "tcp", "ports": [int(rule["port"])], "rule_desc": rule.get("description", "")}
     if "from_group" in rule:
-        out["group_name"] = f"{name_prefix}-{rule['from_group']}"
+        out["group_name"] = group_names[rule["from_group"]]
     elif "from_cidr_var" in rule:
         cidr = cidrs.get(rule["from_cidr_var"])
         if not cidr:

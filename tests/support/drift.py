@@ -76,7 +76,9 @@ def run_drift(env: dict[str, str], report_dir: Path, args: tuple[str, ...] = ())
     return _run([str(REPO / "scripts" / "drift.sh"), "local", *args], full_env, report_dir)
 
 
-def run_drift_playbook(env: dict[str, str], report_dir: Path, args: tuple[str, ...] = ()) -> DriftRun:
+def run_drift_playbook(
+    env: dict[str, str], report_dir: Path, args: tuple[str, ...] = (), inventory: str = "inventories/local"
+) -> DriftRun:
     """`ansible-playbook playbooks/drift.yml -i inventories/local [args]` as a job runner starts it:
     no --check, no wrapper, and the callback settings ansible-runner (AWX) gives every job (its own
     callback directory in ANSIBLE_CALLBACK_PLUGINS, no ANSIBLE_CALLBACKS_ENABLED)."""
@@ -90,5 +92,5 @@ def run_drift_playbook(env: dict[str, str], report_dir: Path, args: tuple[str, .
         "DRIFT_REPORT_DIR": str(report_dir),
         "ANSIBLE_NOCOLOR": "1",
     }
-    command = [str(VENV_BIN / "ansible-playbook"), "playbooks/drift.yml", "-i", "inventories/local", *args]
+    command = [str(VENV_BIN / "ansible-playbook"), "playbooks/drift.yml", "-i", inventory, *args]
     return _run(command, full_env, report_dir)
