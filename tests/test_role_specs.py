@@ -31,7 +31,7 @@ ROLES = sorted(path.parent.parent.name for path in (REPO / "roles").glob("*/meta
 SETTINGS_SPEC = REPO / "playbooks" / "vars" / "settings_spec.yml"
 # Names Ansible itself defines, which a role's defaults may read, and the facts roles document as
 # their results: <role>_outputs, and the python role's interpreter (its argument spec says so).
-ANSIBLE_NAMES = {"groups", "hostvars", "inventory_dir", "inventory_hostname", "ansible_host", "omit", "lookup"}
+ANSIBLE_NAMES = {"groups", "hostvars", "inventory_dir", "inventory_hostname", "ansible_host", "omit", "lookup", "now"}
 ROLE_FACTS = {"python_executable"}
 
 
