@@ -122,6 +122,7 @@ def run(check: bool = False, **extra_vars):
     return result
 
 
+@pytest.mark.stack  # converges the monitoring stage, three runs: not in make test-fast
 def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     ids = seed_platform(boto)
     cloudwatch, sns, budgets = boto("cloudwatch"), boto("sns"), boto("budgets", "us-east-1")

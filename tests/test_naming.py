@@ -25,6 +25,8 @@ from tests.support.moto import MotoServer, start_moto
 from tests.support.naming import names, naming_file
 from tests.support.playbook import REPO, run_playbook
 
+pytestmark = pytest.mark.stack  # provisions, drifts, summarises and tears down a whole stack: not in make test-fast
+
 PREFIX = "mensetsu-local"
 RENAMED = "{{ name_prefix }}-edge-lb"
 

@@ -41,6 +41,8 @@ EXPECTED_HEADERS = {
 MANIFEST_PREFIX = ".deploy/"
 S3_ORIGIN = {"OriginAccessIdentity": ""}  # an OAC origin: no legacy identity
 
+pytestmark = pytest.mark.stack  # publishes to a bucket and distribution on moto, several runs: not in make test-fast
+
 
 @dataclass
 class Publish:
