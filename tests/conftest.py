@@ -50,6 +50,8 @@ SCOPE_SECONDS: dict[str, float] = {
     "tests/test_drift.py": 270,  # 4-5 min alone
     "tests/test_bad_input.py::TestCorpusShard0": 180,  # half the corpus: ~90 short runs, 4 at a time
     "tests/test_bad_input.py::TestCorpusShard1": 180,
+    "tests/test_naming.py": 240,  # estimate: a whole stack provisioned, drifted and torn down once
+    "tests/test_interrupted_provision.py": 200,  # estimate: six killed runs in a chain, then two whole runs
     "tests/test_data_and_storage.py": 150,  # three runs of five stages, about 50 s each
 }
 
