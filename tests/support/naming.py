@@ -51,3 +51,7 @@ def static_bucket(name_prefix: str, account_id: str = MOTO_ACCOUNT) -> str:
 
 def media_bucket(name_prefix: str, account_id: str = MOTO_ACCOUNT) -> str:
     return platform_name("media_bucket_name", name_prefix, account_id)
+
+
+def log_bucket(name_prefix: str, account_id: str = MOTO_ACCOUNT) -> str:
+    return platform_name("log_bucket_name", name_prefix, account_id)
