@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import socket
@@ -312,11 +313,16 @@ def _leftovers(veths: list[str]) -> list[str]:
         found += [f"systemd-nspawn {name} (pid {pid})" for name in names if f"--machine={name}".encode() in argv]
     netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     found += [f"network namespace nspawn-{name}" for name in names if f"nspawn-{name}" in netns]
-    links = [
-        line.split(":")[1].strip().split("@")[0]
+    # A veth's name comes from its host's address index, which nspawn.sh hands out again once freed:
+    # a molecule host booted meanwhile (scripts/test.sh runs molecule beside pytest) may hold the
+    # same name, its peer in that host's namespace. Ours is one whose peer is not in another's.
+    links = {
+        line.split(":")[1].strip().split("@")[0]: line
         for line in subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout.splitlines()
-    ]
-    found += [f"veth {veth}" for veth in veths if veth in links]
+    }
+    peers = {veth: re.search(r"link-netns (\S+)", line) for veth, line in links.items()}
+    ours = {f"nspawn-{name}" for name in names}
+    found += [f"veth {veth}" for veth in veths if veth in links and (not peers[veth] or peers[veth][1] in ours)]
     mounts = Path("/proc/self/mountinfo").read_text()
     found += [f"mount of {name}" for name in names if name in mounts]
     rules = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True).stdout
