@@ -9,6 +9,8 @@ import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.secrets_stack import SecretsStack
+from tests.support.secrets_stack import secrets_stack as build_secrets_stack
 
 
 @pytest.fixture(scope="session")
@@ -39,26 +41,67 @@ def boto(aws: MotoServer):
     return make
 
 
-# Seconds of each long scope (a file; a class for the corpus's shards) on this machine, from the
-# figures in the comments (docs/testing.md); refresh them from `pytest --durations`. Only the order
+@pytest.fixture(scope="session")
+def secrets_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecretsStack]:
+    """inventories/local provisioned once with planted secrets, and the outputs of its runs
+    (tests/support/secrets_stack.py): tests/test_secrets_output.py reads the outputs, then
+    tests/test_teardown.py removes the stack. STACK_GROUPS keeps the two files on one worker."""
+    with build_secrets_stack(tmp_path_factory.mktemp("moto-secrets")) as built:
+        yield built
+
+
+# Files whose tests share one stack (a session fixture above): under `--dist loadscope` each group
+# is one scope, run by one worker, so the stack is built once (tests/conftest.py's scheduler below).
+# A group's files run in collection (name) order, but none depends on it: what one file reads of the
+# stack is taken when the stack is built, before another file changes it.
+STACK_GROUPS: dict[str, str] = {
+    "tests/test_secrets_output.py": "stack:secrets-then-teardown",
+    "tests/test_teardown.py": "stack:secrets-then-teardown",
+}
+
+# Seconds of each long scope (a file, a group of STACK_GROUPS, a class for the corpus's shards) on
+# this machine (docs/testing.md); refresh them from `pytest --durations`. Only the order
 # matters: with `--no-loadscope-reorder` (scripts/test.sh) the scopes start longest first, so that
 # one long file does not start last and bound the run (xdist's own order is by number of tests,
 # which put the 9-minute end-to-end file in the middle). A scope not listed counts as short.
 SCOPE_SECONDS: dict[str, float] = {
-    "tests/test_e2e.py": 540,  # about 9 min alone (boots the hosts, installs PostgreSQL, Redis, the app)
-    "tests/test_later_runs.py": 330,  # estimate: six playbook runs on its own stack; 11-12 min at load 20
-    "tests/test_drift.py": 270,  # 4-5 min alone
-    "tests/test_bad_input.py::TestCorpusShard0": 180,  # half the corpus: ~90 short runs, 4 at a time
-    "tests/test_bad_input.py::TestCorpusShard1": 180,
-    "tests/test_naming.py": 240,  # estimate: a whole stack provisioned, drifted and torn down once
-    "tests/test_interrupted_provision.py": 200,  # estimate: six killed runs in a chain, then two whole runs
-    "tests/test_data_and_storage.py": 150,  # three runs of five stages, about 50 s each
+    # From a fresh-clone `make test` on the quiet machine (2026-12-06, --durations=60): a file's setup
+    # and calls added up.
+    "tests/test_e2e.py": 590,  # boots the hosts, installs PostgreSQL, Redis, the app; drift and converges
+    "tests/test_interrupted_provision.py": 360,  # six killed runs in a chain, then two whole runs
+    "tests/test_drift.py": 360,  # two site.yml runs, two whole drift runs and five partial ones
+    "stack:secrets-then-teardown": 240,  # a -vvv provision, a drift run, the summary; five teardown runs
+    "tests/test_later_runs.py": 225,  # six playbook runs on its own stack
+    "tests/test_naming.py": 175,  # a whole stack provisioned, drifted and torn down once
+    "tests/test_first_run.py": 160,
+    "tests/test_provision.py": 140,  # three site.yml runs
+    "tests/test_provision_order.py": 120,
+    "tests/test_data_and_storage.py": 110,  # three runs of five stages
+    "tests/test_bad_input.py::TestCorpusShard0": 95,  # half the corpus: ~90 short runs, 4 at a time
+    "tests/test_bad_input.py::TestCorpusShard1": 95,
+    "tests/test_publish_static.py": 70,
+    "tests/test_monitoring.py": 50,
 }
 
 
 def _scope(nodeid: str) -> str:
-    """xdist's loadscope unit: the file, or the class for a test in a class."""
-    return nodeid.rsplit("::", 1)[0]
+    """The loadscope unit: a group of STACK_GROUPS, else the file, or the class for a test in a class."""
+    group = STACK_GROUPS.get(nodeid.split("::", 1)[0])
+    return group or nodeid.rsplit("::", 1)[0]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """xdist's loadscope scheduling, with the scopes of `_scope` (STACK_GROUPS: several files, one scope)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class StackGroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _scope(nodeid)
+
+    return StackGroupScheduling(config, log)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,7 +1,9 @@
 """playbooks/teardown.yml against a converged local stack on a moto server of its own.
 
-The stack is built once for the module (playbooks/provision.yml, with its alarms, alert topic and
-budget, plus object versions in both buckets and deletion protection on the database). Then, in
+The stack is built once (playbooks/provision.yml, with its alarms, alert topic and budget), for this
+file and tests/test_secrets_output.py, which reads only the outputs of its building
+(tests/support/secrets_stack.py; tests/conftest.py, STACK_GROUPS); this module adds object versions
+in both buckets and deletion protection on the database. Then, in
 this order: the guards refuse before any request, and a protected database before any write
 without teardown_lift_deletion_protection; a --check run lists what would go and writes nothing; the
 teardown leaves none of the environment's tagged resources but the kept ones (media bucket, final
@@ -16,16 +18,16 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from tests.support.moto import REGION, MotoServer, start_moto
+from tests.support.moto import REGION, MotoServer
 from tests.support.naming import media_bucket, names, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
+from tests.support.secrets_stack import SecretsStack
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 
@@ -82,29 +84,26 @@ def version_count(s3, bucket: str) -> int:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    workdir = tmp_path_factory.mktemp("moto-teardown")
-    server = start_moto(workdir=workdir)
-    try:
-        # The AWS platform only (site.yml's later stages configure hosts and publish, which a
-        # teardown does not undo: the hosts go with their instances, the build with its bucket).
-        built = run_playbook("playbooks/provision.yml", INVENTORY, env=server.env)
-        assert built.returncode == 0, str(built)
-        if "aws_monitoring" not in (REPO / "playbooks" / "provision.yml").read_text():
-            # Until provision.yml runs them: the alarms, alert topic and budget the teardown removes.
-            playbook = workdir / "monitoring.yml"
-            playbook.write_text(MONITORING_PLAYBOOK)
-            monitored = run_playbook(str(playbook), INVENTORY, env={**server.env, "AWS_MAX_ATTEMPTS": "1"})
-            assert monitored.returncode == 0, str(monitored)
-        client_for(server)("rds").modify_db_instance(
-            DBInstanceIdentifier=NAMES["db"], DeletionProtection=True, ApplyImmediately=True
-        )
-        s3 = client_for(server)("s3")
-        put_versions(s3, STATIC_BUCKET, "index.html")
-        put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
-        yield server
-    finally:
-        server.stop()
+def stack(secrets_stack: SecretsStack, tmp_path_factory: pytest.TempPathFactory) -> MotoServer:
+    """The converged local stack: tests/conftest.py's `secrets_stack` (playbooks/provision.yml, its
+    outputs read by tests/test_secrets_output.py), shared so that inventories/local is provisioned
+    once for both files; here it gets deletion protection and object versions."""
+    server = secrets_stack.server
+    # The AWS platform only (site.yml's later stages configure hosts and publish, which a
+    # teardown does not undo: the hosts go with their instances, the build with its bucket).
+    if "aws_monitoring" not in (REPO / "playbooks" / "provision.yml").read_text():
+        # Until provision.yml runs them: the alarms, alert topic and budget the teardown removes.
+        playbook = tmp_path_factory.mktemp("teardown") / "monitoring.yml"
+        playbook.write_text(MONITORING_PLAYBOOK)
+        monitored = run_playbook(str(playbook), INVENTORY, env={**server.env, "AWS_MAX_ATTEMPTS": "1"})
+        assert monitored.returncode == 0, str(monitored)
+    client_for(server)("rds").modify_db_instance(
+        DBInstanceIdentifier=NAMES["db"], DeletionProtection=True, ApplyImmediately=True
+    )
+    s3 = client_for(server)("s3")
+    put_versions(s3, STATIC_BUCKET, "index.html")
+    put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
+    return server
 
 
 @pytest.fixture(scope="module")
