@@ -6,7 +6,7 @@
 #   scripts/test.sh --fast    make test-fast: lint and the tests that boot no host and converge no
 #                             whole stack (pytest -m "not stack and not root"; markers in pyproject.toml),
 #                             side by side.
-# Further arguments go to pytest. TEST_SERIAL=1: one part after the other (lint, pytest, molecule).
+# Further arguments go to pytest. TEST_SERIAL=1: one part after the other (lint, molecule, pytest).
 #
 # Side by side because none of the parts waits for another or shares anything with it: lint reads
 # the repository (ansible-test sanity on a copy), every pytest file starts its own moto server, and
