@@ -14,10 +14,10 @@ venv: ## create .venv from requirements.txt (once; again when requirements.txt c
 lint: venv ## yamllint, ruff, ansible-lint (production profile, offline), ansible-test sanity
 	@scripts/lint.sh
 
-test: venv ## lint, then pytest against its own moto servers, then the molecule scenarios
+test: venv ## lint, pytest against its own moto servers and the molecule scenarios, side by side
 	@scripts/test.sh
 
-test-fast: venv ## lint and the tests that boot no host and converge no whole stack (< 5 min)
+test-fast: venv ## lint beside the tests that boot no host and converge no whole stack (< 5 min)
 	@scripts/test.sh --fast
 
 demo: venv ## start the local AWS emulator and run site.yml -i inventories/local, then print a summary
