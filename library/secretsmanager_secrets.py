@@ -21,8 +21,8 @@ description:
     different value or description (without it an existing secret's value and description stay);
     remove a resource policy (none is declared) and cancel a rotation (none is declared); set the
     tags (others removed, except AWS's own aws:*)."
-  - C(ListSecrets) is eventually consistent (it may miss changes of the last five minutes): a
-    declared secret it does not show is read by name (C(DescribeSecret)) before it is created.
+  - "C(ListSecrets) is eventually consistent (it may miss changes of the last five minutes): a
+    declared secret it does not show is read by name (C(DescribeSecret)) before it is created."
   - The comparison that decides C(changed) is the one the write path uses. Check mode sends no
     write. Values are never returned.
 author:
@@ -41,10 +41,9 @@ options:
       name: {description: The secret's name (starting with O(prefix))., type: str, required: true}
       description: {description: The secret's description., type: str, default: ""}
       secret:
-        description: The value (a string; JSON text for a structured secret).
+        description: The value (a string; JSON text for a structured secret). Never logged nor returned.
         type: str
         required: true
-        no_log: true
       overwrite:
         description: Put O(secrets[].secret) and the description when they differ (else only on creation).
         type: bool
@@ -238,7 +237,7 @@ def main() -> None:
     )
     argument_spec = dict(
         prefix=dict(type="str", required=True),
-        secrets=dict(type="list", elements="dict", required=True, options=secret_options),
+        secrets=dict(type="list", elements="dict", required=True, options=secret_options, no_log=False),
         tags=dict(type="dict", default={}),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
