@@ -317,6 +317,15 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ec2:{region}:{account}:subnet/{id}",
         _VPC + "SubnetDetails:subnetId={id}",
     ),
+    # library/ec2_vpc_subnets: one result per subnet in `results`, each with its `subnet`.
+    "ec2_vpc_subnets": Kind(
+        "AWS::EC2::Subnet",
+        ("subnet.id", "subnet.subnet_id"),
+        ("subnet.tags.Name", "@tags.Name"),
+        ("subnet.subnet_arn",),
+        "arn:{partition}:ec2:{region}:{account}:subnet/{id}",
+        _VPC + "SubnetDetails:subnetId={id}",
+    ),
     "ec2_vpc_igw": Kind(
         "AWS::EC2::InternetGateway",
         ("gateway_id",),
@@ -430,6 +439,8 @@ KINDS: dict[str, Kind] = {
         "",
         _SECRET_CONSOLE,
     ),
+    # library/secretsmanager_secrets: always no_log (values); named by aws_drift_secrets in a drift run.
+    "secretsmanager_secrets": Kind("AWS::SecretsManager::Secret", ("name",), ("name",), ("arn",), "", _SECRET_CONSOLE),
     "rds_subnet_group": Kind(
         "AWS::RDS::DBSubnetGroup",
         ("@name",),
@@ -524,6 +535,15 @@ KINDS: dict[str, Kind] = {
         "AWS::CloudWatch::Alarm",
         ("@name",),
         ("@name",),
+        ("alarm_arn",),
+        "arn:{partition}:cloudwatch:{region}:{account}:alarm:{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{id}",
+    ),
+    # library/cloudwatch_metric_alarms: one result per alarm in `results`, each with its name.
+    "cloudwatch_metric_alarms": Kind(
+        "AWS::CloudWatch::Alarm",
+        ("name",),
+        ("name",),
         ("alarm_arn",),
         "arn:{partition}:cloudwatch:{region}:{account}:alarm:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{id}",

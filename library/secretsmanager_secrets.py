@@ -1,0 +1,249 @@
+#!/usr/bin/python
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: secretsmanager_secrets
+short_description: Create an environment's Secrets Manager secrets, reading them all at once
+version_added: 1.0.0
+description:
+  - Reads every secret under O(prefix) with one C(ListSecrets) (descriptions, tags, rotation and
+    scheduled deletion included), then for each declared secret only what the list cannot say
+    (its resource policy; its value only where O(secrets[].overwrite) asks for it), and writes only
+    what differs.
+  - It exists because M(community.aws.secretsmanager_secret) takes one secret per call and sends
+    four requests per secret on every run (C(DescribeSecret) twice, C(GetSecretValue) even when it
+    must not overwrite, C(GetResourcePolicy)).
+  - "Per secret it does what that module does with these options: create it with its value,
+    description and tags; restore one scheduled for deletion; with O(secrets[].overwrite) put a
+    different value or description (without it an existing secret's value and description stay);
+    remove a resource policy (none is declared) and cancel a rotation (none is declared); set the
+    tags (others removed, except AWS's own aws:*)."
+  - "C(ListSecrets) is eventually consistent (it may miss changes of the last five minutes): a
+    declared secret it does not show is read by name (C(DescribeSecret)) before it is created."
+  - The comparison that decides C(changed) is the one the write path uses. Check mode sends no
+    write. Values are never returned.
+author:
+  - mensetsu platform team (!UNKNOWN)
+options:
+  prefix:
+    description: The name prefix every declared secret has (the list reads all secrets under it).
+    type: str
+    required: true
+  secrets:
+    description: The secrets that must exist.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      name: {description: The secret's name (starting with O(prefix))., type: str, required: true}
+      description: {description: The secret's description., type: str, default: ""}
+      secret:
+        description: The value (a string; JSON text for a structured secret). Never logged nor returned.
+        type: str
+        required: true
+      overwrite:
+        description: Put O(secrets[].secret) and the description when they differ (else only on creation).
+        type: bool
+        default: false
+  tags:
+    description: The tags of every secret.
+    type: dict
+    default: {}
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+"""
+
+EXAMPLES = r"""
+- name: Create the secrets
+  secretsmanager_secrets:
+    prefix: mensetsu/dev/
+    tags: {Project: mensetsu, Environment: dev}
+    secrets:
+      - {name: mensetsu/dev/openai-api-key, description: openai-api-key, secret: "{{ key }}", overwrite: true}
+      - {name: mensetsu/dev/db, description: database credentials, secret: "{{ credentials | to_json }}"}
+  no_log: true
+"""
+
+RETURN = r"""
+results:
+  description: One entry per declared secret, in the order given (never a value).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: The secret's name., type: str}
+    arn: {description: The secret's ARN (absent for one check mode would create)., type: str}
+    changed: {description: "Whether the secret was (or, in check mode, would be) written.", type: bool}
+    changes:
+      description: "What was (or would be) done: V(create), V(restore), V(update), V(delete resource policy),
+        V(cancel rotation), V(tag), V(untag)."
+      type: list
+      elements: str
+"""
+
+from typing import Any
+
+try:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
+except ImportError:
+    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+
+def read_secrets(module: Any, client: Any, prefix: str) -> dict[str, dict[str, Any]]:
+    """The secrets under the prefix by name, those scheduled for deletion included: one paginated ListSecrets."""
+    found: dict[str, dict[str, Any]] = {}
+    token = None
+    while True:
+        request: dict[str, Any] = {"Filters": [{"Key": "name", "Values": [prefix]}], "IncludePlannedDeletion": True}
+        if token:
+            request["NextToken"] = token
+        try:
+            answer = client.list_secrets(aws_retry=True, **request)
+        except AWS_ERRORS as e:
+            module.fail_json_aws(e, msg=f"Failed to list the secrets under {prefix}")
+        # The name filter matches a prefix of the name (or of any word in it): keep the exact prefix.
+        found.update({item["Name"]: item for item in answer.get("SecretList", []) if item["Name"].startswith(prefix)})
+        token = answer.get("NextToken")
+        if not token:
+            return found
+
+
+def describe(module: Any, client: Any, name: str) -> dict[str, Any] | None:
+    """One secret the list did not show: ListSecrets is eventually consistent (AWS: it may miss
+    changes of the last five minutes), so a missing one is asked for by name before it is created."""
+    try:
+        return client.describe_secret(aws_retry=True, SecretId=name)
+    except is_boto3_error_code("ResourceNotFoundException"):
+        return None
+    except AWS_ERRORS as e:  # pylint: disable=duplicate-except
+        module.fail_json_aws(e, msg=f"Failed to read the secret {name}")
+
+
+def tag_changes(declared: dict[str, str], current: list[dict[str, str]]) -> tuple[dict[str, str], list[str]]:
+    have = {tag["Key"]: tag["Value"] for tag in current or []}
+    add = {key: value for key, value in declared.items() if have.get(key) != value}
+    remove = sorted(key for key in have if key not in declared and not key.startswith("aws:"))
+    return add, remove
+
+
+def plan(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any] | None) -> list[str]:
+    """What a secret needs, from the list entry and the reads only it needs: the decision of the write path.
+
+    A secret scheduled for deletion answers neither its value nor its policy until it is restored: it
+    is restored, and with overwrite its value and description are put again."""
+    if current is None:
+        return ["create"]
+    deleted = bool(current.get("DeletedDate"))
+    changes = ["restore"] if deleted else []
+    if spec["overwrite"]:
+        described = (current.get("Description") or "") == (spec["description"] or "")
+        if deleted or not described or read(module, client, "value", current["ARN"]) != spec["secret"]:
+            changes.append("update")
+    if current.get("RotationEnabled"):
+        changes.append("cancel rotation")
+    if not deleted and read(module, client, "policy", current["ARN"]):
+        changes.append("delete resource policy")
+    add, remove = tag_changes(module.params["tags"], current.get("Tags"))
+    changes += ["tag"] if add else []
+    changes += ["untag"] if remove else []
+    return changes
+
+
+def read(module: Any, client: Any, what: str, arn: str) -> str | None:
+    """A secret's value or resource policy (None when it has none)."""
+    try:
+        if what == "value":
+            return client.get_secret_value(aws_retry=True, SecretId=arn).get("SecretString")
+        return client.get_resource_policy(aws_retry=True, SecretId=arn).get("ResourcePolicy")
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to read the {what} of {arn}")
+    return None
+
+
+def apply(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any] | None, changes: list[str]) -> str:
+    """Send the planned writes; the secret's ARN."""
+    name, tags = spec["name"], module.params["tags"]
+    if "create" in changes:
+        request: dict[str, Any] = {
+            "Name": name,
+            "Description": spec["description"] or "",
+            "SecretString": spec["secret"],
+        }
+        if tags:
+            request["Tags"] = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+        return client.create_secret(aws_retry=True, **request)["ARN"]
+    arn = current["ARN"]
+    if "restore" in changes:
+        client.restore_secret(aws_retry=True, SecretId=arn)
+        if read(module, client, "policy", arn):  # unreadable before the restore
+            changes.append("delete resource policy")
+    if "update" in changes:
+        client.update_secret(
+            aws_retry=True, SecretId=arn, Description=spec["description"] or "", SecretString=spec["secret"]
+        )
+    if "cancel rotation" in changes:
+        client.cancel_rotate_secret(aws_retry=True, SecretId=arn)
+    if "delete resource policy" in changes:
+        client.delete_resource_policy(aws_retry=True, SecretId=arn)
+    add, remove = tag_changes(tags, current.get("Tags"))
+    if add:
+        client.tag_resource(aws_retry=True, SecretId=arn, Tags=[{"Key": k, "Value": v} for k, v in sorted(add.items())])
+    if remove:
+        client.untag_resource(aws_retry=True, SecretId=arn, TagKeys=remove)
+    return arn
+
+
+def converge(module: Any, client: Any) -> dict[str, Any]:
+    prefix, specs = module.params["prefix"], module.params["secrets"]
+    names = [spec["name"] for spec in specs]
+    wrong = sorted({name for name in names if names.count(name) > 1 or not name.startswith(prefix)})
+    if wrong:
+        module.fail_json(msg=f"secrets named twice or outside the prefix {prefix}: {', '.join(wrong)}")
+    existing = read_secrets(module, client, prefix)
+    results = []
+    for spec in specs:
+        current = existing.get(spec["name"]) or describe(module, client, spec["name"])
+        changes = plan(module, client, spec, current)
+        entry: dict[str, Any] = {"name": spec["name"], "changed": bool(changes), "changes": changes}
+        arn = current["ARN"] if current else None
+        if changes and not module.check_mode:
+            try:
+                arn = apply(module, client, spec, current, changes)
+            except AWS_ERRORS as e:
+                module.fail_json_aws(e, msg=f"Failed to {changes[0]} the secret {spec['name']}")
+        if arn:
+            entry["arn"] = arn
+        results.append(entry)
+    return {"changed": any(entry["changed"] for entry in results), "results": results}
+
+
+def main() -> None:
+    secret_options = dict(
+        name=dict(type="str", required=True),
+        description=dict(type="str", default=""),
+        secret=dict(type="str", required=True, no_log=True),
+        overwrite=dict(type="bool", default=False),
+    )
+    argument_spec = dict(
+        prefix=dict(type="str", required=True),
+        secrets=dict(type="list", elements="dict", required=True, options=secret_options, no_log=False),
+        tags=dict(type="dict", default={}),
+    )
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
+    module.exit_json(**converge(module, client))
+
+
+if __name__ == "__main__":
+    main()

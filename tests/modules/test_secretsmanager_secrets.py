@@ -1,0 +1,116 @@
+"""library/secretsmanager_secrets.py against the moto server: one ListSecrets for the environment's
+secrets, a value read only where the task may overwrite it, a write only where a secret differs, none in
+check mode, and never a value in the result. The whole role runs it in tests/test_provision.py and
+tests/test_drift.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+
+from tests.support.library_code import ModuleFailed, TaskModule, load_library_module
+from tests.support.requests import writes
+
+secrets_module = load_library_module("secretsmanager_secrets")
+PREFIX = "mensetsu/test/"
+TAGS = {"Project": "mensetsu", "Environment": "test"}
+KEY = "test-only-key-0123456789"  # fixture values for the emulator, not secrets
+GENERATED = json.dumps({"username": "app_admin", "password": "test-only-password"})
+
+
+def declared(key: str = KEY, overwrite: bool = True) -> list[dict[str, Any]]:
+    return [
+        {"name": f"{PREFIX}api-key", "description": "api-key for test", "secret": key, "overwrite": overwrite},
+        {"name": f"{PREFIX}db", "description": "database credentials", "secret": GENERATED, "overwrite": False},
+    ]
+
+
+@pytest.fixture
+def secrets(boto):
+    return boto("secretsmanager")
+
+
+def converge(secrets, specs: list[dict], check: bool = False) -> dict[str, Any]:
+    task = TaskModule({"prefix": PREFIX, "secrets": specs, "tags": TAGS}, check_mode=check)
+    return secrets_module.converge(task, RetryingBotoClientWrapper(secrets, AWSRetry.jittered_backoff(retries=1)))
+
+
+def operations(requests) -> list[str]:
+    return [request.action for request in requests]
+
+
+def value(secrets, name: str) -> str:
+    return secrets.get_secret_value(SecretId=f"{PREFIX}{name}")["SecretString"]
+
+
+def test_check_mode_plans_the_secrets_and_writes_nothing(aws, secrets) -> None:
+    with aws.recording_requests() as requests:
+        result = converge(secrets, declared(), check=True)
+    assert [(entry["changed"], entry["changes"]) for entry in result["results"]] == [(True, ["create"])] * 2
+    assert writes(requests) == [] and secrets.list_secrets()["SecretList"] == []
+    assert KEY not in json.dumps(result)
+
+
+def test_a_converged_set_is_one_list_and_only_the_reads_each_secret_needs(aws, secrets) -> None:
+    first = converge(secrets, declared())
+    assert first["changed"] is True and value(secrets, "api-key") == KEY and value(secrets, "db") == GENERATED
+    tags = secrets.describe_secret(SecretId=f"{PREFIX}db")["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == TAGS
+
+    with aws.recording_requests() as requests:
+        again = converge(secrets, declared())
+    assert again["changed"] is False and writes(requests) == []
+    # The value is read only for the key the task may overwrite; the policy of each.
+    assert sorted(operations(requests)) == sorted(
+        ["ListSecrets", "GetSecretValue", "GetResourcePolicy", "GetResourcePolicy"]
+    )
+    assert [entry["arn"] for entry in again["results"]] == [
+        secrets.describe_secret(SecretId=f"{PREFIX}{name}")["ARN"] for name in ("api-key", "db")
+    ]
+
+    # A generated credential is never replaced (another value each run), a given key is.
+    other = [{**spec, "secret": "x" * 20} if spec["name"].endswith("db") else spec for spec in declared()]
+    assert converge(secrets, other)["changed"] is False and value(secrets, "db") == GENERATED
+    with aws.recording_requests() as requests:
+        planned = converge(secrets, declared(key="test-only-key-rotated"), check=True)
+    assert writes(requests) == [] and planned["results"][0]["changes"] == ["update"]
+    converge(secrets, declared(key="test-only-key-rotated"))
+    assert value(secrets, "api-key") == "test-only-key-rotated"
+
+
+def test_tags_a_policy_and_a_scheduled_deletion_made_by_hand_are_undone(aws, secrets) -> None:
+    converge(secrets, declared())
+    arn = secrets.describe_secret(SecretId=f"{PREFIX}db")["ARN"]
+    secrets.tag_resource(SecretId=arn, Tags=[{"Key": "Owner", "Value": "someone"}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+        ],
+    }
+    secrets.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps(policy))
+    secrets.delete_secret(SecretId=f"{PREFIX}api-key", RecoveryWindowInDays=7)
+
+    with aws.recording_requests() as requests:
+        planned = converge(secrets, declared(), check=True)
+    assert writes(requests) == []
+    assert [entry["changes"] for entry in planned["results"]] == [
+        ["restore", "update"],  # a deleted secret's value cannot be read: put again
+        ["delete resource policy", "untag"],
+    ]
+    converge(secrets, declared())
+    assert "DeletedDate" not in secrets.describe_secret(SecretId=f"{PREFIX}api-key")
+    described = secrets.describe_secret(SecretId=arn)
+    assert {tag["Key"]: tag["Value"] for tag in described["Tags"]} == TAGS
+    assert "ResourcePolicy" not in secrets.get_resource_policy(SecretId=arn)
+    assert converge(secrets, declared())["changed"] is False
+
+
+def test_a_secret_outside_the_prefix_stops_before_any_request(aws, secrets) -> None:
+    wrong = [{**declared()[0], "name": "elsewhere/api-key"}]
+    with aws.recording_requests() as requests, pytest.raises(ModuleFailed, match="elsewhere/api-key"):
+        converge(secrets, wrong)
+    assert requests == []
