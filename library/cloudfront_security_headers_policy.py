@@ -20,7 +20,7 @@ description:
     not set (an update removes them).
   - Check mode reads and reports, and writes nothing; the diff shows the configuration before and after.
   - O(state=absent) deletes the policy; CloudFront refuses while a behaviour references it
-    (C(ResponseHeadersPolicyInUse)): detach it from the distribution first.
+    (C(ResponseHeadersPolicyInUse)); detach it from the distribution first.
 author:
   - mensetsu platform team (!UNKNOWN)
 options:

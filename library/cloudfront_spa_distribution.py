@@ -115,7 +115,7 @@ options:
     description:
       - The bucket of CloudFront's standard (legacy) access logs, by name (the module sends
         C(<name>.s3.amazonaws.com)). AWS requires a bucket with ACLs enabled (object ownership
-        C(BucketOwnerPreferred)): CloudFront grants its log delivery account C(FULL_CONTROL) there.
+        C(BucketOwnerPreferred)); CloudFront grants its log delivery account C(FULL_CONTROL) there.
       - V("") disables the logs; not set, the distribution's logging stays as it is.
     type: str
   logging_prefix:

@@ -14,7 +14,7 @@ description:
     rate-based rule that blocks a client IP above O(rate_limit) requests in 5 minutes; the default
     action allows. Every rule and the ACL publish CloudWatch metrics and keep sampled requests.
   - The managed fields are compared with C(GetWebACL) one by one (a rule by its name, only the keys
-    the module sets: fields AWS adds, such as a rate rule's C(EvaluationWindowSec), never cause an
+    the module sets; fields AWS adds, such as a rate rule's C(EvaluationWindowSec), never cause an
     update); a difference is sent with C(UpdateWebACL) and the ACL's C(LockToken).
   - With O(log_destination_arn), the ACL logs to that destination (a CloudWatch Logs log group whose
     name starts with C(aws-waf-logs-)); on C(PutLoggingConfiguration) WAF itself adds the resource
