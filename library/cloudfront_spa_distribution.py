@@ -23,7 +23,9 @@ description:
     is read once to find it.
   - The module compares the fields it manages, one by one, with what C(GetDistributionConfig)
     returns and sends C(UpdateDistribution) only when one differs; fields it does not manage
-    (logging, restrictions, WAF, ...) keep whatever value they have.
+    (restrictions, ...) keep whatever value they have. The web ACL (O(web_acl_id)), the response
+    headers policy (O(response_headers_policy_id)) and the standard logging (O(logging_bucket)) are
+    managed only when their option is set (an empty string detaches or disables them).
   - A field absent from the returned configuration is not comparable and never causes an update
     (AWS always returns every field; the moto emulator drops an origin's C(OriginAccessControlId)).
   - O(state=absent) disables the distribution, waits for it to be deployed (with O(wait)), then
@@ -99,6 +101,28 @@ options:
       - The cache policy of the default behaviour; the default is the managed C(CachingOptimized) policy.
     type: str
     default: 658327ea-f89d-4fab-a63d-7e88639e58f6
+  response_headers_policy_id:
+    description:
+      - The id of the response headers policy of the default behaviour (the distribution's only one).
+      - V("") removes the policy; not set, the behaviour keeps whatever policy it has.
+    type: str
+  web_acl_id:
+    description:
+      - The web ACL that protects the distribution; for a WAFv2 web ACL (scope C(CLOUDFRONT)) its ARN.
+      - V("") detaches the web ACL; not set, the distribution keeps whatever web ACL it has.
+    type: str
+  logging_bucket:
+    description:
+      - The bucket of CloudFront's standard (legacy) access logs, by name (the module sends
+        C(<name>.s3.amazonaws.com)). AWS requires a bucket with ACLs enabled (object ownership
+        C(BucketOwnerPreferred)); CloudFront grants its log delivery account C(FULL_CONTROL) there.
+      - V("") disables the logs; not set, the distribution's logging stays as it is.
+    type: str
+  logging_prefix:
+    description:
+      - The prefix of the log files in O(logging_bucket) (for example C(cloudfront/)).
+    type: str
+    default: ""
   aliases:
     description:
       - The domain names the distribution answers for (for example the domain's apex and C(www)).
@@ -343,7 +367,7 @@ def desired_config(module: AnsibleAWSModule) -> dict[str, Any]:
         if params["spa_fallback"]
     ]
     methods = ["GET", "HEAD"]
-    return {
+    config = {
         "Comment": params["comment"],
         "Enabled": params["enabled"],
         "DefaultRootObject": params["default_root_object"],
@@ -372,6 +396,31 @@ def desired_config(module: AnsibleAWSModule) -> dict[str, Any]:
         "IsIPV6Enabled": params["ipv6_enabled"],
         "ViewerCertificate": viewer_certificate(params),
     }
+    if params["response_headers_policy_id"] is not None:
+        config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = params["response_headers_policy_id"]
+    if params["web_acl_id"] is not None:
+        config["WebACLId"] = params["web_acl_id"]
+    if params["logging_bucket"] is not None:
+        config["Logging"] = logging_config(params["logging_bucket"], params["logging_prefix"])
+    return config
+
+
+def logging_config(bucket: str, prefix: str) -> dict[str, Any]:
+    """CloudFront's standard logging; disabled logging has empty Bucket and Prefix (AWS empties them)."""
+    if not bucket:
+        return {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""}
+    return {"Enabled": True, "IncludeCookies": False, "Bucket": f"{bucket}.s3.amazonaws.com", "Prefix": prefix}
+
+
+def comparable(current: dict[str, Any]) -> dict[str, Any]:
+    """The returned configuration with what AWS leaves out when unset spelled out: empty {Quantity: 0}
+    lists, and the behaviour's ResponseHeadersPolicyId (absent when the behaviour has none), so that
+    a policy removed out of band is a difference rather than an unreadable field."""
+    filled = with_empty_items(current)
+    behavior = filled.get("DefaultCacheBehavior")
+    if isinstance(behavior, dict) and behavior.get("ResponseHeadersPolicyId") is None:
+        behavior["ResponseHeadersPolicyId"] = ""
+    return filled
 
 
 def drop_empty_items(value: Any) -> Any:
@@ -390,6 +439,9 @@ def updated_config(current: dict[str, Any], desired: dict[str, Any]) -> dict[str
     """The full configuration to send: the current one with the managed fields replaced."""
     merged = merge_config(current, desired)
     merged["ViewerCertificate"] = dict(desired["ViewerCertificate"])
+    if merged["DefaultCacheBehavior"].get("ResponseHeadersPolicyId") == "":
+        # No policy: AWS wants the field left out rather than empty.
+        del merged["DefaultCacheBehavior"]["ResponseHeadersPolicyId"]
     if desired["DefaultCacheBehavior"].get("CachePolicyId"):
         for key in LEGACY_CACHE_KEYS:
             merged["DefaultCacheBehavior"].pop(key, None)
@@ -528,7 +580,7 @@ class SpaDistributionManager:
     # --- present -------------------------------------------------------------------------
     def create(self, desired: dict[str, Any]) -> dict[str, Any]:
         reference = self.params["caller_reference"] or self.params["comment"]
-        config = drop_empty_items({"CallerReference": reference, **desired})
+        config = updated_config({"CallerReference": reference}, desired)
         tags = self.params["tags"] or {}
         diff = {"before": {}, "after": {**desired, "CallerReference": reference, "Tags": tags}}
         if self.module.check_mode:
@@ -566,7 +618,7 @@ class SpaDistributionManager:
         }
 
     def update(self, found: Distribution, desired: dict[str, Any]) -> dict[str, Any]:
-        differences = config_differences(desired, with_empty_items(found.config))
+        differences = config_differences(desired, comparable(found.config))
         tags = plan_tag_changes(self.tags(found.arn), self.params["tags"], self.params["purge_tags"])
         changed_fields = sorted(differences)
         diff = differences_diff(differences)
@@ -675,6 +727,10 @@ def main() -> None:
         ),
         compress=dict(type="bool", default=True),
         cache_policy_id=dict(type="str", default="658327ea-f89d-4fab-a63d-7e88639e58f6"),
+        response_headers_policy_id=dict(type="str"),
+        web_acl_id=dict(type="str"),
+        logging_bucket=dict(type="str"),
+        logging_prefix=dict(type="str", default=""),
         aliases=dict(type="list", elements="str", default=[]),
         acm_certificate_arn=dict(type="str"),
         minimum_protocol_version=dict(

@@ -226,6 +226,23 @@ def make_drift(client) -> dict[str, dict]:
     cloudfront.update_distribution(Id=summary["Id"], IfMatch=current["ETag"], DistributionConfig=config)
     expect["AWS::CloudFront::Distribution"] = {"id": summary["Id"], "arn": summary["ARN"]}
 
+    # The CloudFront web ACL's rate limit raised by hand (docs/security.md "WAF").
+    wafv2 = client("wafv2", "us-east-1")
+    (acl_summary,) = wafv2.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    acl = wafv2.get_web_acl(Name=acl_summary["Name"], Scope="CLOUDFRONT", Id=acl_summary["Id"])
+    rules = acl["WebACL"]["Rules"]
+    next(r for r in rules if r["Name"] == "rate-limit-per-ip")["Statement"]["RateBasedStatement"]["Limit"] = 100000
+    wafv2.update_web_acl(
+        Name=acl_summary["Name"],
+        Scope="CLOUDFRONT",
+        Id=acl_summary["Id"],
+        DefaultAction=acl["WebACL"]["DefaultAction"],
+        Rules=rules,
+        VisibilityConfig=acl["WebACL"]["VisibilityConfig"],
+        LockToken=acl["LockToken"],
+    )
+    expect["AWS::WAFv2::WebACL"] = {"id": acl_summary["Id"], "arn": acl_summary["ARN"], "region": "us-east-1"}
+
     route53 = client("route53", "us-east-1")
     zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
     zone_id = zone["Id"].rsplit("/", 1)[-1]
@@ -308,7 +325,8 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
         assert found, (aws_type, want["id"], sorted({i["resource"] for i in report["items"]}))
         identity = found[0]["identity"]
         assert identity["arn"] == want["arn"], (aws_type, identity)
-        assert identity["region"] == ("global" if aws_type.split("::")[1] in GLOBAL else REGION), identity
+        region = want.get("region") or ("global" if aws_type.split("::")[1] in GLOBAL else REGION)
+        assert identity["region"] == region, identity
         assert identity["console"] and identity["console"].startswith("https://"), identity
         assert all(item["task"] for item in found), "the managing task stays as a secondary field"
     assert (
@@ -350,6 +368,9 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
     distribution = changed["AWS::CloudFront::Distribution"]["id"]
     viewer = declared_actual("AWS::CloudFront::Distribution", distribution, "ViewerProtocolPolicy")
     assert viewer == ("redirect-to-https", "allow-all")
+    acl = changed["AWS::WAFv2::WebACL"]["id"]
+    rate = declared_actual("AWS::WAFv2::WebACL", acl, "Rules.rate-limit-per-ip.Statement.RateBasedStatement.Limit")
+    assert rate == (2000, 100000)
     instance = changed["AWS::EC2::Instance"]["id"]
     assert declared_actual("AWS::EC2::Instance", instance, "metadata_options.http_tokens") == ("required", "optional")
     assert declared_actual("AWS::EC2::Instance", instance, "instance_type") == ("t3.medium", "t3.large")

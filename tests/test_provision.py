@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
@@ -197,6 +197,47 @@ def test_static_bucket_is_readable_by_its_distribution_only(client):
     assert ":acm:us-east-1:" in config["ViewerCertificate"]["ACMCertificateArn"]
     oacs = cloudfront.list_origin_access_controls()["OriginAccessControlList"]["Items"]
     assert [o["Name"] for o in oacs] == [NAMES["static_origin"]]
+    # Access logs to the log bucket (legacy standard logging: docs/security.md "CloudFront logs").
+    assert config["Logging"] == {
+        "Enabled": True,
+        "IncludeCookies": False,
+        "Bucket": f"{log_bucket(PREFIX)}.s3.amazonaws.com",
+        "Prefix": "cloudfront/",
+    }
+    # The emulator has no response headers policies (emulator_missing_features): none is referenced here.
+    assert not config["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+
+
+def test_cloudfront_is_behind_its_web_acl_which_logs_to_its_log_group(client):
+    """WAF (docs/security.md): managed common, known bad inputs and IP reputation rules, a rate rule
+    per client IP of waf_rate_limit, allow by default, metrics; the distribution's WebACLId is its ARN."""
+    wafv2 = client("wafv2", "us-east-1")
+    (summary,) = wafv2.list_web_acls(Scope="CLOUDFRONT")["WebACLs"]
+    assert summary["Name"] == NAMES["web_acl_cloudfront"]
+    acl = wafv2.get_web_acl(Name=summary["Name"], Scope="CLOUDFRONT", Id=summary["Id"])["WebACL"]
+    assert acl["DefaultAction"] == {"Allow": {}}
+    assert acl["VisibilityConfig"]["CloudWatchMetricsEnabled"] is True
+    managed = [rule["Statement"]["ManagedRuleGroupStatement"] for rule in acl["Rules"][:3]]
+    assert [(group["VendorName"], group["Name"]) for group in managed] == [
+        ("AWS", "AWSManagedRulesCommonRuleSet"),
+        ("AWS", "AWSManagedRulesKnownBadInputsRuleSet"),
+        ("AWS", "AWSManagedRulesAmazonIpReputationList"),
+    ]
+    assert acl["Rules"][3]["Statement"]["RateBasedStatement"] == {"Limit": 2000, "AggregateKeyType": "IP"}
+    assert all(rule["VisibilityConfig"]["CloudWatchMetricsEnabled"] for rule in acl["Rules"])
+    cloudfront = client("cloudfront", "us-east-1")
+    distribution = next(
+        d
+        for d in cloudfront.list_distributions()["DistributionList"]["Items"]
+        if d["Comment"] == f"{PREFIX} static site"
+    )
+    assert cloudfront.get_distribution_config(Id=distribution["Id"])["DistributionConfig"]["WebACLId"] == acl["ARN"]
+    logging = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    (group,) = client("logs", "us-east-1").describe_log_groups(logGroupNamePrefix=NAMES["waf_log_group_cloudfront"])[
+        "logGroups"
+    ]
+    assert logging["LogDestinationConfigs"] == [group["arn"].removesuffix(":*")]
+    assert group["retentionInDays"] == 90
 
 
 def test_dns_points_apex_and_www_at_cloudfront_and_api_at_the_alb(client):

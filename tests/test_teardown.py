@@ -89,6 +89,11 @@ def stack(secrets_stack: SecretsStack, tmp_path_factory: pytest.TempPathFactory)
     outputs read by tests/test_secrets_output.py), shared so that inventories/local is provisioned
     once for both files; here it gets deletion protection and object versions."""
     server = secrets_stack.server
+    regional = client_for(server)("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"]
+    assert [acl["Name"] for acl in regional] == [NAMES["web_acl_alb"]]
+    balancer = client_for(server)("elbv2").describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]
+    associated = client_for(server)("wafv2").get_web_acl_for_resource(ResourceArn=balancer["LoadBalancerArn"])
+    assert associated["WebACL"]["Name"] == NAMES["web_acl_alb"]
     # The AWS platform only (site.yml's later stages configure hosts and publish, which a
     # teardown does not undo: the hosts go with their instances, the build with its bucket).
     if "aws_monitoring" not in (REPO / "playbooks" / "provision.yml").read_text():
@@ -223,6 +228,10 @@ def test_teardown_runs_in_dependency_order(teardown):
     assert first("DeleteReplicationGroup") < first("DeleteSecurityGroup")
     assert last("DeleteSecurityGroup") < first("DeleteSubnet") < first("DeleteVpc")
     assert last("DeleteVpc") < first("DeleteSecret") and last("DeleteSecret") < first("DeleteHostedZone")
+    # WAF: the distribution goes before its web ACL, the load balancer before its regional one.
+    web_acls = [index for index, action in enumerate(order) if action == "DeleteWebACL"]
+    assert len(web_acls) == 2, order
+    assert first("DeleteDistribution") < web_acls[0] and first("DeleteLoadBalancer") < web_acls[1]
 
 
 def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
@@ -258,6 +267,10 @@ def test_network_compute_and_edge_are_gone(teardown, client):
     cloudfront = client("cloudfront", "us-east-1")
     assert cloudfront.list_distributions()["DistributionList"].get("Items", []) == []
     assert cloudfront.list_origin_access_controls()["OriginAccessControlList"].get("Items", []) == []
+    assert client("wafv2", "us-east-1").list_web_acls(Scope="CLOUDFRONT")["WebACLs"] == []
+    assert client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
+    assert client("logs", "us-east-1").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
+    assert client("logs").describe_log_groups(logGroupNamePrefix="aws-waf-logs-")["logGroups"] == []
     for region in (REGION, "us-east-1"):
         assert client("acm", region).list_certificates()["CertificateSummaryList"] == []
     assert client("route53", "us-east-1").list_hosted_zones()["HostedZones"] == []

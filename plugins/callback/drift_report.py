@@ -513,6 +513,32 @@ KINDS: dict[str, Kind] = {
         _CLOUDFRONT + "distributions/{id}",
         True,
     ),
+    # roles/aws_edge's WAF and security headers (helper C; docs/security.md).
+    "wafv2_managed_web_acl": Kind(
+        "AWS::WAFv2::WebACL",
+        ("id", "@name"),
+        ("@name",),
+        ("arn",),
+        "",
+        "https://us-east-1.console.aws.amazon.com/wafv2/homev2/web-acls?region={region}",
+    ),
+    "cloudfront_security_headers_policy": Kind(
+        "AWS::CloudFront::ResponseHeadersPolicy",
+        ("id", "@name"),
+        ("@name",),
+        (),
+        "arn:{partition}:cloudfront::{account}:response-headers-policy/{id}",
+        _CLOUDFRONT + "policies/responseHeaders/{id}",
+        True,
+    ),
+    "cloudwatchlogs_log_group": Kind(
+        "AWS::Logs::LogGroup",
+        ("@log_group_name",),
+        ("@log_group_name",),
+        (),
+        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
+    ),
     "elb_application_lb": Kind(
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         ("@name",),

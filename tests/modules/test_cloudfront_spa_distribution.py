@@ -243,3 +243,54 @@ def test_an_account_full_of_distributions_is_not_read_config_by_config(aws, boto
     assert (found["changed"], found["id"]) == (True, created["id"])
     assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["Comment"] == COMMENT
     assert len(distributions(cloudfront)) == 5
+
+
+def test_web_acl_headers_policy_and_logging_are_managed_when_set(aws, boto, site) -> None:
+    """WebACLId, the behaviour's ResponseHeadersPolicyId and the standard logging: set, kept (no
+    write on a re-run), put back after an out-of-band change, and removed with empty strings."""
+    cloudfront = boto("cloudfront", "us-east-1")
+    acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/mensetsu-test-cloudfront/1"
+    hardened = {
+        **site,
+        "spa_web_acl_id": acl,
+        "spa_response_headers_policy_id": "policy-1",  # moto echoes any id (it has no policies)
+        "spa_logging_bucket": "mensetsu-test-logs",
+        "spa_logging_prefix": "cloudfront/",
+    }
+    created = run_module(**hardened)
+    config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
+    assert config["WebACLId"] == acl
+    assert config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] == "policy-1"
+    assert config["Logging"] == {
+        "Enabled": True,
+        "IncludeCookies": False,
+        "Bucket": "mensetsu-test-logs.s3.amazonaws.com",
+        "Prefix": "cloudfront/",
+    }
+    with aws.recording_requests() as requests:
+        assert run_module(**hardened)["changed"] is False
+        assert run_module(check=True, **hardened)["changed"] is False
+    assert writes(requests) == []
+
+    # Out of band: the web ACL detached and the logs turned off; check mode reports both, the run puts them back.
+    response = cloudfront.get_distribution_config(Id=created["id"])
+    changed_by_hand = {
+        **response["DistributionConfig"],
+        "WebACLId": "",
+        "Logging": {"Enabled": False, "IncludeCookies": False, "Bucket": "", "Prefix": ""},
+    }
+    cloudfront.update_distribution(Id=created["id"], IfMatch=response["ETag"], DistributionConfig=changed_by_hand)
+    planned = run_module(check=True, **hardened)
+    assert planned["changed_fields"] == ["Logging.Bucket", "Logging.Enabled", "Logging.Prefix", "WebACLId"]
+    assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["WebACLId"] == ""
+    assert run_module(**hardened)["changed"] is True
+    assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["WebACLId"] == acl
+
+    # Empty strings detach the ACL, drop the policy and disable the logs (teardown's first step).
+    detached = run_module(
+        **{**hardened, "spa_web_acl_id": "", "spa_response_headers_policy_id": "", "spa_logging_bucket": ""}
+    )
+    assert detached["changed"] is True
+    config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
+    assert config["WebACLId"] == "" and config["Logging"]["Enabled"] is False
+    assert not config["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")

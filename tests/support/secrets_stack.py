@@ -78,8 +78,14 @@ def secrets_stack(workdir: Path) -> Iterator[SecretsStack]:
             "GOOGLE_CLOUD_CREDENTIALS": json.dumps(google),
             "ADMIN_SSH_PUBLIC_KEY": public_key,
         }
+        # With the ALB's regional web ACL too (waf_alb_enabled), which tests/test_teardown.py
+        # removes after the ALB.
         provision = run_playbook(
-            "playbooks/provision.yml", INVENTORY, env=env, args=("-vvv", "--private-key", str(key))
+            "playbooks/provision.yml",
+            INVENTORY,
+            env=env,
+            extra_vars={"waf_alb_enabled": True},
+            args=("-vvv", "--private-key", str(key)),
         )
         assert provision.returncode == 0, str(provision)
 
