@@ -84,7 +84,10 @@ flow_log:
   returned: always
   type: dict
   contains:
-    flow_log_id: {description: The flow log's id (not known in check mode before it exists)., type: str, sample: fl-0123456789abcdef0}
+    flow_log_id:
+      description: The flow log's id (not known in check mode before it exists).
+      type: str
+      sample: fl-0123456789abcdef0
     resource_id: {description: The VPC., type: str}
     log_group_name: {description: The log group., type: str}
     deliver_logs_permission_arn: {description: The delivery role's ARN., type: str}
@@ -167,7 +170,9 @@ def declared(module: AnsibleAWSModule, current: dict[str, Any] | None = None) ->
     """The flow log as the task declares it (in the API's shape), over what exists."""
     flow_log = dict(current or {})
     flow_log.update({"ResourceId": module.params["vpc_id"], "LogGroupName": module.params["log_group_name"]})
-    flow_log.update({key: module.params[option] for option, key in IMMUTABLE.items() if module.params[option] is not None})
+    flow_log.update(
+        {key: module.params[option] for option, key in IMMUTABLE.items() if module.params[option] is not None}
+    )
     if module.params["tags"] is not None:
         have = boto3_tag_list_to_ansible_dict(flow_log.get("Tags", []))
         tags = module.params["tags"] if module.params["purge_tags"] else {**have, **module.params["tags"]}
@@ -219,9 +224,13 @@ def update_tags(module: AnsibleAWSModule, client: Any, flow_log: dict[str, Any])
         return True
     try:
         if to_unset:
-            client.delete_tags(Resources=[flow_log["FlowLogId"]], Tags=[{"Key": key} for key in to_unset], aws_retry=True)
+            client.delete_tags(
+                Resources=[flow_log["FlowLogId"]], Tags=[{"Key": key} for key in to_unset], aws_retry=True
+            )
         if to_set:
-            client.create_tags(Resources=[flow_log["FlowLogId"]], Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
+            client.create_tags(
+                Resources=[flow_log["FlowLogId"]], Tags=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True
+            )
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to tag flow log {flow_log['FlowLogId']}")
     return True
@@ -260,7 +269,10 @@ def ensure_present(module: AnsibleAWSModule, client: Any) -> None:
     after = declared(module, keep)
     result: dict[str, Any] = {"changed": changed, "flow_log": shaped(after), "flow_log_ids": stale}
     if changed:
-        result["diff"] = {"before": {"flow_logs": [comparable(item) for item in found]}, "after": {"flow_logs": [comparable(after)]}}
+        result["diff"] = {
+            "before": {"flow_logs": [comparable(item) for item in found]},
+            "after": {"flow_logs": [comparable(after)]},
+        }
     module.exit_json(**result)
 
 

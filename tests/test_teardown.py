@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
@@ -33,6 +33,7 @@ PREFIX = "mensetsu-local"
 NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
+LOG_BUCKET = log_bucket(PREFIX)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
@@ -102,6 +103,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
         s3 = client_for(server)("s3")
         put_versions(s3, STATIC_BUCKET, "index.html")
         put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
+        put_versions(s3, LOG_BUCKET, f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/access.log.gz")
         yield server
     finally:
         server.stop()
@@ -193,7 +195,7 @@ def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
     instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{NAMES['app_host']}-1"]}])
     instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
     plan = check.output.split("Say what the teardown removes and what it keeps", 1)[1]
-    for expected in (instance_id, NAMES["db"], STATIC_BUCKET, f"{ALARMS}-alb-target-5xx"):
+    for expected in (instance_id, NAMES["db"], STATIC_BUCKET, f"{ALARMS}-alb-target-5xx", LOG_BUCKET, NAMES["trail"]):
         assert expected in plan, f"{expected} missing from the plan"
     assert re.search(rf"database_final_snapshot: {NAMES['db_final_snapshot']}-{STAMP}", plan), plan[:3000]
     assert re.search(rf"media_bucket: {MEDIA_BUCKET}", plan), plan[:3000]
@@ -224,6 +226,9 @@ def test_teardown_runs_in_dependency_order(teardown):
     assert first("DeleteReplicationGroup") < first("DeleteSecurityGroup")
     assert last("DeleteSecurityGroup") < first("DeleteSubnet") < first("DeleteVpc")
     assert last("DeleteVpc") < first("DeleteSecret") and last("DeleteSecret") < first("DeleteHostedZone")
+    assert first("DeleteFlowLogs") < first("DeleteVpc")
+    # The log bucket goes last of all: every stage logged to it until it was gone.
+    assert order[-1] == f"s3 DELETE /{LOG_BUCKET}", order[-5:]
 
 
 def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
@@ -268,6 +273,10 @@ def test_network_compute_and_edge_are_gone(teardown, client):
     assert client("sns").list_topics()["Topics"] == []
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"] == []
     assert client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+    assert client("cloudtrail").describe_trails()["trailList"] == []
+    assert ec2.describe_flow_logs()["FlowLogs"] == []
+    assert client("logs").describe_log_groups(logGroupNamePrefix=NAMES["flow_log_group"])["logGroups"] == []
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == NAMES["flow_log_role"]]
 
 
 def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):

@@ -22,7 +22,9 @@ REGION_CONFIG = {"LocationConstraint": "ap-northeast-1"}
 
 
 def run_module(check: bool = False, **variables: object) -> dict:
-    run = run_playbook(PLAYBOOK, extra_vars={"logging_bucket": SOURCE, **variables}, check=check, diff=True, env=JSON_OUTPUT)
+    run = run_playbook(
+        PLAYBOOK, extra_vars={"logging_bucket": SOURCE, **variables}, check=check, diff=True, env=JSON_OUTPUT
+    )
     start = re.search(r"^\{", run.output, re.M)
     assert start, run
     document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
