@@ -9,11 +9,11 @@ module: s3_bucket_logging
 short_description: A bucket's server access logging, to a bucket whose policy grants the delivery
 version_added: 1.0.0
 description:
-  - Sets (or removes) an S3 bucket's server access logging: the target bucket and the prefix.
+  - Sets (or removes) an S3 bucket's server access logging (the target bucket and the prefix).
   - It exists because M(community.aws.s3_logging) always adds an ACL grant for the LogDelivery
     group to the target bucket, which AWS refuses (C(AccessControlListNotSupported)) when the
     target bucket has ACLs disabled (object ownership C(BucketOwnerEnforced), the default and
-    AWS's recommendation). This module never touches an ACL: the target bucket's policy grants
+    AWS's recommendation). This module never touches an ACL; the target bucket's policy grants
     C(logging.s3.amazonaws.com) the write instead.
   - In check mode it sends only C(GetBucketLogging) and reports what a real run would change.
 author:
