@@ -169,10 +169,11 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(client, bucket):
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_log_bucket_is_owner_enforced_expiring_and_admits_each_delivery_to_its_prefix_only(client):
+def test_log_bucket_is_owned_expiring_and_admits_each_delivery_to_its_prefix_only(client):
     s3 = client("s3")
+    # ACLs on (CloudFront's standard logging grants itself), every object the bucket owner's.
     ownership = s3.get_bucket_ownership_controls(Bucket=LOG_BUCKET)["OwnershipControls"]["Rules"]
-    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerPreferred"}]
     (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=LOG_BUCKET)["Rules"]
     assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == 365
     statements = {s.get("Sid"): s for s in json.loads(s3.get_bucket_policy(Bucket=LOG_BUCKET)["Policy"])["Statement"]}
