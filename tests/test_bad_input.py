@@ -49,7 +49,7 @@ ENTRY_PLAYBOOKS = {
 }
 # The stages of provision.yml, each a tag that can run alone.
 PROVISION_TAGS = [
-    "network", "security", "iam", "secrets", "data", "storage", "dns",
+    "network", "logs", "security", "iam", "secrets", "data", "storage", "dns",
     "certificates", "edge", "compute", "monitoring", "budget",
 ]  # fmt: skip
 # What an operator fills in before a first real run: dev and prod ship documentation values

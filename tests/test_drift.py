@@ -95,6 +95,15 @@ def make_drift(client) -> dict[str, dict]:
     ec2.modify_vpc_attribute(VpcId=vpc["VpcId"], EnableDnsHostnames={"Value": False})
     expect["AWS::EC2::VPC"] = {"id": vpc["VpcId"], "arn": arn.format("ec2", f"vpc/{vpc['VpcId']}")}
 
+    # The audit trail's log file validation turned off, the VPC's flow log deleted (roles/aws_logs).
+    cloudtrail = client("cloudtrail")
+    cloudtrail.update_trail(Name=NAMES["trail"], EnableLogFileValidation=False)
+    trail_arn = cloudtrail.get_trail(Name=NAMES["trail"])["Trail"]["TrailARN"]
+    expect["AWS::CloudTrail::Trail"] = {"id": NAMES["trail"], "arn": trail_arn}
+    flow_logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
+    ec2.delete_flow_logs(FlowLogIds=[flow_log["FlowLogId"] for flow_log in flow_logs])
+    expect["AWS::EC2::FlowLog"] = {"id": vpc["VpcId"], "arn": None}
+
     subnets = ec2.describe_subnets(Filters=in_vpc)["Subnets"]
     private = next(s for s in subnets if {"Key": "Tier", "Value": "private"} in s.get("Tags", []))
     ec2.modify_subnet_attribute(SubnetId=private["SubnetId"], MapPublicIpOnLaunch={"Value": True})
@@ -653,7 +662,7 @@ def test_every_module_that_manages_a_resource_has_its_aws_identity_mapped():
     """A module added to a role without a KINDS entry would report its differences as `unknown`
     (which the schema refuses): this names it before a drift run does."""
     callback = load_callback()
-    roles = ("aws_network", "aws_security_groups", "aws_iam", "aws_secrets", "aws_data", "aws_storage")
+    roles = ("aws_network", "aws_logs", "aws_security_groups", "aws_iam", "aws_secrets", "aws_data", "aws_storage")
     roles += ("aws_dns", "aws_certificates", "aws_edge", "aws_compute", "aws_monitoring", "aws_budget")
     used = set()
     for role in roles:

@@ -21,6 +21,8 @@ pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
 PREFIX = "mensetsu-local"
 NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
+LOG_BUCKET = log_bucket(PREFIX)
+ACCOUNT = "123456789012"  # moto's
 INVENTORY = "inventories/local"
 ADMIN_CIDR = "192.0.2.10/32"  # inventories/local
 # inventories/local leaves the buckets' TLS-only statement out (moto speaks plain HTTP and would
@@ -155,7 +157,7 @@ def test_redis_has_tls_encryption_at_rest_and_auth(client):
     assert secret["tls"] is True and len(secret["auth_token"]) == 48
 
 
-@pytest.mark.parametrize("bucket", [STATIC_BUCKET, MEDIA_BUCKET])
+@pytest.mark.parametrize("bucket", [STATIC_BUCKET, MEDIA_BUCKET, LOG_BUCKET])
 def test_buckets_are_private_encrypted_versioned_and_tls_only(client, bucket):
     s3 = client("s3")
     assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
@@ -165,6 +167,67 @@ def test_buckets_are_private_encrypted_versioned_and_tls_only(client, bucket):
     policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
     deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_log_bucket_is_owned_expiring_and_admits_each_delivery_to_its_prefix_only(client):
+    s3 = client("s3")
+    # ACLs on (CloudFront's standard logging grants itself), every object the bucket owner's.
+    ownership = s3.get_bucket_ownership_controls(Bucket=LOG_BUCKET)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    (rule,) = s3.get_bucket_lifecycle_configuration(Bucket=LOG_BUCKET)["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == 365
+    statements = {s.get("Sid"): s for s in json.loads(s3.get_bucket_policy(Bucket=LOG_BUCKET)["Policy"])["Statement"]}
+    # ap-northeast-1 opened before August 2022: its ELB account writes the ALB's logs.
+    alb = statements["AlbAccessLogs"]
+    assert alb["Principal"] == {"AWS": "arn:aws:iam::582318560864:root"}
+    assert alb["Resource"] == f"arn:aws:s3:::{LOG_BUCKET}/alb/AWSLogs/{ACCOUNT}/*"
+    for index, source in enumerate([STATIC_BUCKET, MEDIA_BUCKET], start=1):
+        grant = statements[f"S3ServerAccessLogs{index}"]
+        assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+        assert grant["Resource"] == f"arn:aws:s3:::{LOG_BUCKET}/s3/{source}/*"
+        assert grant["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+        assert grant["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:s3:::{source}"}
+        logging = s3.get_bucket_logging(Bucket=source)["LoggingEnabled"]
+        assert logging == {"TargetBucket": LOG_BUCKET, "TargetPrefix": f"s3/{source}/"}
+    trail_arn = f"arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/{NAMES['trail']}"
+    assert statements["CloudTrailAclCheck"]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}
+    assert statements["CloudTrailWrite"]["Condition"]["StringEquals"] == {
+        "s3:x-amz-acl": "bucket-owner-full-control",
+        "aws:SourceArn": trail_arn,
+    }
+
+
+def test_the_audit_trail_records_every_region_with_validated_files_to_the_log_bucket(client):
+    cloudtrail = client("cloudtrail")
+    (trail,) = cloudtrail.describe_trails(trailNameList=[NAMES["trail"]])["trailList"]
+    assert trail["S3BucketName"] == LOG_BUCKET and "S3KeyPrefix" not in trail
+    assert trail["IsMultiRegionTrail"] and trail["LogFileValidationEnabled"] and trail["IncludeGlobalServiceEvents"]
+    assert cloudtrail.get_trail_status(Name=NAMES["trail"])["IsLogging"] is True
+
+
+def test_vpc_flow_logs_go_to_their_log_group_with_a_role_only_the_service_can_assume(client):
+    ec2 = client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [PREFIX]}])["Vpcs"][0]
+    (flow_log,) = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc["VpcId"]]}])["FlowLogs"]
+    assert (flow_log["TrafficType"], flow_log["LogDestinationType"]) == ("ALL", "cloud-watch-logs")
+    assert flow_log["LogGroupName"] == NAMES["flow_log_group"]
+    (group,) = client("logs").describe_log_groups(logGroupNamePrefix=NAMES["flow_log_group"])["logGroups"]
+    assert group["retentionInDays"] == 90
+    iam = client("iam")
+    role = iam.get_role(RoleName=NAMES["flow_log_role"])["Role"]
+    assert flow_log["DeliverLogsPermissionArn"] == role["Arn"]
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert iam.list_attached_role_policies(RoleName=NAMES["flow_log_role"])["AttachedPolicies"] == []
+    policy = iam.get_role_policy(RoleName=NAMES["flow_log_role"], PolicyName="flow-logs-delivery")["PolicyDocument"]
+    actions = {
+        action
+        for statement in policy["Statement"]
+        for action in statement["Action"]
+        if isinstance(statement["Action"], list)
+    } | {statement["Action"] for statement in policy["Statement"] if isinstance(statement["Action"], str)}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups"}
 
 
 def test_static_bucket_is_readable_by_its_distribution_only(client):

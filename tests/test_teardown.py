@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer
-from tests.support.naming import media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 from tests.support.secrets_stack import SecretsStack
@@ -35,6 +35,7 @@ PREFIX = "mensetsu-local"
 NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
+LOG_BUCKET = log_bucket(PREFIX)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
@@ -108,6 +109,7 @@ def stack(secrets_stack: SecretsStack, tmp_path_factory: pytest.TempPathFactory)
     s3 = client_for(server)("s3")
     put_versions(s3, STATIC_BUCKET, "index.html")
     put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
+    put_versions(s3, LOG_BUCKET, f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/access.log.gz")
     return server
 
 
@@ -121,6 +123,10 @@ def teardown(stack: MotoServer) -> tuple[PlaybookRun, list[AwsRequest], list[str
     """The real teardown, with the requests it sent (parsed, and their recorded bodies)."""
     with stack.recording_requests() as requests:
         run = run_playbook(PLAYBOOK, INVENTORY, env=stack.env, extra_vars=CONFIRM)
+    # amazon.aws.cloudtrail deletes a trail by its ARN, which AWS honours and moto silently ignores
+    # (it looks the name up only): the request was sent; do what AWS did with it.
+    if "DeleteTrail" in [request.action for request in writes(requests)]:
+        client_for(stack)("cloudtrail").delete_trail(Name=NAMES["trail"])
     raw = [json.loads(line) for line in stack.recording.read_text().splitlines() if line.strip()]
     return run, requests, [body_of(entry) for entry in raw]
 
@@ -197,7 +203,7 @@ def test_check_mode_lists_what_would_go_and_writes_nothing(stack, client):
     instance = client("ec2").describe_instances(Filters=[{"Name": "tag:Name", "Values": [f"{NAMES['app_host']}-1"]}])
     instance_id = instance["Reservations"][0]["Instances"][0]["InstanceId"]
     plan = check.output.split("Say what the teardown removes and what it keeps", 1)[1]
-    for expected in (instance_id, NAMES["db"], STATIC_BUCKET, f"{ALARMS}-alb-target-5xx"):
+    for expected in (instance_id, NAMES["db"], STATIC_BUCKET, f"{ALARMS}-alb-target-5xx", LOG_BUCKET, NAMES["trail"]):
         assert expected in plan, f"{expected} missing from the plan"
     assert re.search(rf"database_final_snapshot: {NAMES['db_final_snapshot']}-{STAMP}", plan), plan[:3000]
     assert re.search(rf"media_bucket: {MEDIA_BUCKET}", plan), plan[:3000]
@@ -232,6 +238,9 @@ def test_teardown_runs_in_dependency_order(teardown):
     web_acls = [index for index, action in enumerate(order) if action == "DeleteWebACL"]
     assert len(web_acls) == 2, order
     assert first("DeleteDistribution") < web_acls[0] and first("DeleteLoadBalancer") < web_acls[1]
+    assert first("DeleteFlowLogs") < first("DeleteVpc") and "DeleteTrail" in order
+    # The log bucket goes last of all: every stage logged to it until it was gone.
+    assert order[-1] == f"s3 DELETE /{LOG_BUCKET}", order[-5:]
 
 
 def test_nothing_tagged_is_left_but_what_is_kept(teardown, client):
@@ -280,6 +289,10 @@ def test_network_compute_and_edge_are_gone(teardown, client):
     assert client("sns").list_topics()["Topics"] == []
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"] == []
     assert client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+    assert client("cloudtrail").describe_trails()["trailList"] == []
+    assert ec2.describe_flow_logs()["FlowLogs"] == []
+    assert client("logs").describe_log_groups(logGroupNamePrefix=NAMES["flow_log_group"])["logGroups"] == []
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == NAMES["flow_log_role"]]
 
 
 def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):

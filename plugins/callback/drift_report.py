@@ -583,6 +583,33 @@ KINDS: dict[str, Kind] = {
         "https://us-east-1.console.aws.amazon.com/billing/home#/budgets/details?name={id}",
         True,
     ),
+    # roles/aws_logs (and the buckets' server access logging in roles/aws_storage).
+    "s3_bucket_logging": _BUCKET,
+    "cloudtrail": Kind(
+        "AWS::CloudTrail::Trail",
+        ("@name",),
+        ("@name",),
+        ("trail.trail_arn",),
+        "arn:{partition}:cloudtrail:{region}:{account}:trail/{id}",
+        "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/trails/{arn}",
+    ),
+    "cloudwatchlogs_log_group": Kind(
+        "AWS::Logs::LogGroup",
+        ("@log_group_name",),
+        ("@log_group_name",),
+        (),
+        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
+    ),
+    # The flow log's id once it exists; a missing one is named by its VPC (no ARN then).
+    "ec2_vpc_flow_log": Kind(
+        "AWS::EC2::FlowLog",
+        ("flow_log.flow_log_id", "@vpc_id"),
+        ("@log_group_name",),
+        (),
+        "",
+        _VPC + "vpcs:search={name}",
+    ),
     # Skipped by a check run (no check mode): aws_drift_s3_bucket compares what they manage.
     "s3_lifecycle": _BUCKET,
     "s3_cors": _BUCKET,

@@ -1,0 +1,90 @@
+"""library/ec2_vpc_flow_log.py against the moto server, run the way a playbook runs it.
+
+The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run (unchanged and
+not one mutating request), a tag change, a change of what a flow log cannot change (replaced), a
+flow log deleted out of band (made again), delete (check mode first). About 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from tests.support.playbook import run_playbook
+from tests.support.requests import writes
+
+PLAYBOOK = "tests/modules/playbooks/ec2_vpc_flow_log.yml"
+JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+GROUP = "/mensetsu/test/vpc-flow-logs"
+ROLE_ARN = "arn:aws:iam::123456789012:role/mensetsu-test-flow-logs"
+
+
+def run_module(vpc_id: str, check: bool = False, **variables: object) -> dict:
+    """Run the playbook with flow_log_* variables; return the task's result."""
+    extra = {"flow_log_vpc_id": vpc_id, "flow_log_group": GROUP, "flow_log_role_arn": ROLE_ARN, **variables}
+    run = run_playbook(PLAYBOOK, extra_vars=extra, check=check, diff=True, env=JSON_OUTPUT)
+    start = re.search(r"^\{", run.output, re.M)
+    assert start, run
+    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
+    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    assert document["stats"]["localhost"]["failures"] == 0, run
+    return result
+
+
+def flow_logs(ec2, vpc_id: str) -> list[dict]:
+    return ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc_id]}])["FlowLogs"]
+
+
+def test_flow_log_lifecycle(aws, boto) -> None:
+    ec2 = boto("ec2")
+    vpc_id = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]
+
+    planned = run_module(vpc_id, check=True, flow_log_tags={"Env": "test"})
+    assert planned["changed"] is True
+    assert planned["diff"]["before"] == {} and planned["diff"]["after"]["traffic_type"] == "ALL"
+    assert flow_logs(ec2, vpc_id) == [], "check mode created a flow log"
+
+    created = run_module(vpc_id, flow_log_tags={"Env": "test"})
+    assert created["changed"] is True
+    (flow_log,) = flow_logs(ec2, vpc_id)
+    assert flow_log["FlowLogId"] == created["flow_log"]["flow_log_id"]
+    assert (flow_log["LogDestinationType"], flow_log["LogGroupName"], flow_log["TrafficType"]) == (
+        "cloud-watch-logs",
+        GROUP,
+        "ALL",
+    )
+    assert flow_log["DeliverLogsPermissionArn"] == ROLE_ARN
+    assert {tag["Key"]: tag["Value"] for tag in flow_log["Tags"]} == {"Env": "test"}
+
+    with aws.recording_requests() as requests:
+        again = run_module(vpc_id, flow_log_tags={"Env": "test"})
+        planned_again = run_module(vpc_id, check=True, flow_log_tags={"Env": "test"})
+    assert again["changed"] is False and planned_again["changed"] is False
+    assert writes(requests) == [], [str(request) for request in writes(requests)]
+
+    retagged = run_module(vpc_id, flow_log_tags={"Env": "prod"})
+    assert retagged["changed"] is True
+    (flow_log,) = flow_logs(ec2, vpc_id)
+    assert flow_log["FlowLogId"] == created["flow_log"]["flow_log_id"], "a tag change replaced the flow log"
+    assert {tag["Key"]: tag["Value"] for tag in flow_log["Tags"]} == {"Env": "prod"}
+
+    # A flow log cannot be modified: another traffic type replaces it (check mode first).
+    assert run_module(vpc_id, check=True, flow_log_traffic_type="REJECT")["changed"] is True
+    assert flow_logs(ec2, vpc_id)[0]["TrafficType"] == "ALL", "check mode replaced the flow log"
+    replaced = run_module(vpc_id, flow_log_traffic_type="REJECT")
+    assert replaced["changed"] is True and replaced["flow_log_ids"] == [created["flow_log"]["flow_log_id"]]
+    assert replaced["diff"]["before"]["traffic_type"] == "ALL" and replaced["diff"]["after"]["traffic_type"] == "REJECT"
+    (flow_log,) = flow_logs(ec2, vpc_id)
+    assert flow_log["TrafficType"] == "REJECT" and flow_log["FlowLogId"] != created["flow_log"]["flow_log_id"]
+
+    # Deleted out of band (what drift sees): the check run reports it, the converge makes it again.
+    ec2.delete_flow_logs(FlowLogIds=[flow_log["FlowLogId"]])
+    assert run_module(vpc_id, check=True, flow_log_traffic_type="REJECT")["changed"] is True
+    assert run_module(vpc_id, flow_log_traffic_type="REJECT")["changed"] is True
+    assert [item["TrafficType"] for item in flow_logs(ec2, vpc_id)] == ["REJECT"]
+
+    assert run_module(vpc_id, check=True, flow_log_state="absent")["changed"] is True
+    assert len(flow_logs(ec2, vpc_id)) == 1, "check mode deleted the flow log"
+    assert run_module(vpc_id, flow_log_state="absent")["changed"] is True
+    assert flow_logs(ec2, vpc_id) == []
+    assert run_module(vpc_id, flow_log_state="absent")["changed"] is False
