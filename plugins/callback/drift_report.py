@@ -528,6 +528,16 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:cloudwatch:{region}:{account}:alarm:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{id}",
     ),
+    # A dashboard's ARN has no region (arn:aws:cloudwatch::<account>:dashboard/<name>); its console
+    # page is the region's CloudWatch.
+    "cloudwatch_dashboard": Kind(
+        "AWS::CloudWatch::Dashboard",
+        ("@name",),
+        ("@name",),
+        ("arn",),
+        "arn:{partition}:cloudwatch::{account}:dashboard/{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{id}",
+    ),
     "aws_budget": Kind(
         "AWS::Budgets::Budget",
         ("@name",),
