@@ -140,11 +140,8 @@ class PriceBook:
             )
         return cls(region=region, rows=rows, hours=float(prices.get("prices_hours_per_month", 730)))
 
-    def price(self, item: str, key: str | None = None) -> tuple[float, str]:
-        usd, unit, _ = self.price_row(item, key)
-        return usd, unit
-
-    def price_row(self, item: str, key: str | None = None) -> tuple[float, str, str]:
+    def price(self, item: str, key: str | None = None) -> tuple[float, str, str]:
+        """The row's price, unit and source (a key of prices_sources)."""
         if key is None:
             matches = [row for (name, _key), row in self.rows.items() if name == item]
             row = matches[0] if len(matches) == 1 else None
@@ -158,7 +155,7 @@ class PriceBook:
         return float(row["usd"]), str(row["unit"]), str(row.get("source", ""))
 
     def line(self, label: str, quantity: float, item: str, key: str | None = None, per: float = 1.0) -> Line:
-        usd, unit, source = self.price_row(item, key)
+        usd, unit, source = self.price(item, key)
         return Line(item=label, quantity=quantity / per, unit=unit, unit_usd=usd, source=source)
 
 
