@@ -248,7 +248,7 @@ HOST_ONLY_ROLES = {"base", "python", "local_dataplane", "drift_timer"}
 
 
 # cost.yml runs no role: it prices the sizes and the budget those roles take, and their rules apply.
-SETTINGS_READ = {"cost": {"aws_compute", "aws_data", "aws_budget"}}
+SETTINGS_READ = {"cost": {"aws_compute", "aws_data", "aws_monitoring", "aws_budget"}}
 
 
 @pytest.mark.parametrize("entry", sorted(ENTRY_PLAYBOOKS))

@@ -43,12 +43,27 @@ DEV = {
     "secret_count": 5,
     "hosted_zone_count": 1,
     "alarm_count": 12,
+    # The hardening features at their defaults (docs/security.md).
+    "waf_enabled": True,
+    "waf_alb_enabled": False,
+    "waf_log_retention_days": 90,
+    "vpc_flow_logs_enabled": True,
+    "vpc_flow_logs_retention_days": 90,
+    "cloudtrail_enabled": True,
+    "log_bucket_expire_days": 365,
+    "db_log_exports": ["postgresql", "upgrade"],
+    "db_log_retention_days": 90,
+    "db_performance_insights": False,
+    "dashboard_enabled": True,
+    "session_logs_enabled": False,
+    "ssm_session_log_retention_days": 90,
 }
 PROD = DEV | {
     "app_instance_type": "t3.large",
     "app_root_volume_gb": 50,
     "db_instance_class": "db.t4g.small",
     "cache_node_type": "cache.t4g.small",
+    "db_performance_insights": True,
 }
 DEV_ASSUMPTIONS = {
     "alb_lcu": 0.2,
@@ -59,6 +74,15 @@ DEV_ASSUMPTIONS = {
     "cloudfront_requests": 1000000,
     "api_gb_out": 5,
     "secrets_api_calls": 20000,
+    "api_requests": 200000,
+    "waf_logs_gb": 1.5,
+    "flow_logs_gb": 0.5,
+    "db_logs_gb": 0.2,
+    "session_logs_gb": 0.05,
+    "log_bucket_gb": 2,
+    "account_other_dashboards": 0,
+    "cloudtrail_first_trail": True,
+    "cloudtrail_management_events": 100000,
 }
 PROD_ASSUMPTIONS = {
     "alb_lcu": 1.0,
@@ -69,6 +93,15 @@ PROD_ASSUMPTIONS = {
     "cloudfront_requests": 3000000,
     "api_gb_out": 50,
     "secrets_api_calls": 50000,
+    "api_requests": 2000000,
+    "waf_logs_gb": 4.5,
+    "flow_logs_gb": 3,
+    "db_logs_gb": 1,
+    "session_logs_gb": 0.2,
+    "log_bucket_gb": 15,
+    "account_other_dashboards": 0,
+    "cloudtrail_first_trail": True,
+    "cloudtrail_management_events": 300000,
 }
 
 
@@ -98,6 +131,12 @@ def test_dev_in_us_east_1_matches_the_hand_computed_figures():
         "route53": 0.50,
         "cloudwatch": 1.20,  # 12*0.10
         "egress": 0.45,  # 5*0.09
+        "waf": 9.60,  # one web ACL 5 + 4 rules 4 + 1 M requests 0.60
+        "logs": 1.56,  # WAF 1.5*0.50 + 4.5*0.03; RDS 0.2*0.50 + 0.6*0.03; bucket 24.33*0.023 = 0.885+0.118+0.56
+        "flow_logs": 0.29,  # 0.5*0.50 + 1.5*0.03
+        "dashboard": 0.0,  # one dashboard: within the 3 free
+        "insights": 0.0,  # off in dev (and free with 7 days)
+        "cloudtrail": 0.0,  # the first trail's management events
     }
 
 
@@ -108,7 +147,10 @@ def test_dev_in_tokyo_matches_the_hand_computed_figures():
     assert services["rds"] == 21.01  # 730*0.025 + 20*0.138 = 18.25 + 2.76
     assert services["elasticache"] == 17.52  # 730*0.024
     assert services["alb"] == 26.21  # 730*0.0243 + 1.168 + 7.3 = 17.739 + 8.468
-    assert result["total"] == 118.02
+    assert services["waf"] == 9.60  # WAF costs the same in every region
+    assert services["logs"] == 2.07  # 1.5*0.76 + 4.5*0.033 + 0.2*0.76 + 0.6*0.033 + 24.33*0.025
+    assert services["flow_logs"] == 0.43  # 0.5*0.76 + 1.5*0.033
+    assert result["total"] == 130.12  # 118.02 before the hardening features
 
 
 def test_prod_totals_in_both_regions_and_against_the_seed():
@@ -119,11 +161,48 @@ def test_prod_totals_in_both_regions_and_against_the_seed():
     assert services["rds"] == 25.66  # 730*0.032 + 2.3
     assert services["cloudfront"] == 15.75  # 150*0.085 + 300*0.01
     assert services["alb"] == 29.57  # 16.425 + 730*0.008 + 7.3
-    assert east["total"] == 177.58  # fits the seed's 180 in us-east-1
-    assert tokyo["total"] == 230.81  # does not in Tokyo
+    assert services["waf"] == 10.80  # 5 + 4 + 3 M requests * 0.60
+    assert services["insights"] == 0.0  # on in prod, 7 days: the free tier
+    assert east["total"] == 197.59  # 177.58 before the hardening features: over the seed's 180 even here
+    assert tokyo["total"] == 253.48
     seed_rows = {row["service"]: row for row in east["rows"] if row["in_seed_table"]}
     assert seed_rows["ec2"]["budget"] == 60
     assert seed_rows["ec2"]["difference"] == pytest.approx(8.39)
+
+
+def test_each_hardening_feature_is_its_own_priced_line_with_its_source():
+    base = by_service(estimate("us-east-1", DEV, DEV_ASSUMPTIONS, "dev"))
+    result = estimate("us-east-1", DEV, DEV_ASSUMPTIONS, "dev")
+    lines = {row["service"]: row["lines"] for row in result["rows"]}
+    for service in cost.HARDENING_SERVICES:
+        assert lines[service], service
+        assert all(line["source"] in PRICES["prices_sources"] for line in lines[service]), lines[service]
+    assert [line["source"] for line in lines["waf"]] == ["waf"] * 6
+
+    def with_(settings: dict | None = None, assumptions: dict | None = None) -> dict[str, float]:
+        return by_service(estimate("us-east-1", DEV | (settings or {}), DEV_ASSUMPTIONS | (assumptions or {}), "dev"))
+
+    assert with_({"waf_enabled": False})["waf"] == 0.0
+    assert with_({"waf_alb_enabled": True})["waf"] == 18.72  # 9.60 + 5 + 4 + 0.2 M * 0.60
+    assert with_({"vpc_flow_logs_enabled": False})["flow_logs"] == 0.0
+    assert with_({"vpc_flow_logs_retention_days": 30})["flow_logs"] == 0.27  # 0.25 + 0.5*0.03
+    # Session Manager logs only with admin_access ssm or both: 0.05*0.50 + 0.15*0.03
+    assert with_({"session_logs_enabled": True})["logs"] == pytest.approx(base["logs"] + 0.03, abs=0.011)
+    assert with_({"db_log_exports": []})["logs"] == pytest.approx(base["logs"] - 0.12, abs=0.011)
+    # A fourth dashboard in the account is billed; a second trail's management events are too.
+    assert with_(assumptions={"account_other_dashboards": 3})["dashboard"] == 3.0
+    assert with_({"dashboard_enabled": False}, {"account_other_dashboards": 3})["dashboard"] == 0.0
+    assert with_(assumptions={"cloudtrail_first_trail": False})["cloudtrail"] == 2.0  # 100k events * 2/100k
+    assert with_({"cloudtrail_enabled": False}, {"cloudtrail_first_trail": False})["cloudtrail"] == 0.0
+    assert with_({"db_performance_insights": True})["insights"] == 0.0
+
+
+def test_the_shipped_prices_have_a_row_for_every_hardening_line_in_both_regions():
+    for region in PRICES["prices_regions"]:
+        result = estimate(
+            region, PROD | {"waf_alb_enabled": True, "session_logs_enabled": True}, PROD_ASSUMPTIONS, "prod"
+        )
+        assert {row["service"] for row in result["rows"]} >= set(cost.HARDENING_SERVICES)
 
 
 def test_multi_az_doubles_the_database():
@@ -158,21 +237,49 @@ def test_every_price_row_has_a_source_a_date_and_both_regions():
 # --- the playbook -------------------------------------------------------------------------------
 
 
-def test_cost_playbook_prints_the_table_and_refuses_tokyo_dev_over_budget(aws):
+SEED_BUDGET = {"budget_reason": ""}  # with the seed's own figure as the budget, no reason is asked
+
+
+def test_cost_playbook_prints_the_table_and_refuses_tokyo_dev_over_the_seeds_budget(aws):
     # inventories/dev/hosts.yml: the environment's settings without the EC2 dynamic inventory
     # (aws_ec2.yml), which would ask EC2 for the app hosts: the playbook itself must ask nothing.
     with aws.recording_requests() as requests:
-        run = run_playbook("playbooks/cost.yml", inventory="inventories/dev/hosts.yml")
+        run = run_playbook(
+            "playbooks/cost.yml",
+            inventory="inventories/dev/hosts.yml",
+            extra_vars={"budget_monthly_usd": 90, **SEED_BUDGET},
+        )
     assert requests == [], [str(request) for request in requests]
     assert run.returncode != 0, run
     assert "Service                ap-northeast-1 (chosen)    budget  over(+)/under(-)         us-east-1" in run.output
     assert "EC2                                      46.24     30.00            +16.24             36.42" in run.output
-    assert "Total                                   118.02     90.00            +28.02             93.39" in run.output
+    assert "WAF *                                     9.60         -             +9.60              9.60" in run.output
+    assert "Total                                   130.12     90.00            +40.12            104.84" in run.output
     assert flat("alb_lcu = 0.2") in flat(run.output)
-    assert flat("The ap-northeast-1 estimate of mensetsu-dev is 118.02 USD/month, 28.02 over its budget") in flat(
+    assert flat("waf_logs_gb = 1.5") in flat(run.output)
+    assert flat("The ap-northeast-1 estimate of mensetsu-dev is 130.12 USD/month, 40.12 over its budget") in flat(
         run.output
     )
-    assert flat("us-east-1: 93.39 USD") in flat(run.output)
+    assert flat("us-east-1: 104.84 USD") in flat(run.output)
+
+
+@pytest.mark.parametrize(("env", "total", "budget", "seed"), [("dev", 130.12, 140, 90), ("prod", 253.48, 270, 180)])
+def test_the_shipped_inventories_fit_their_own_budget_which_states_the_seeds_figure(env, total, budget, seed):
+    """make cost ENV=dev and ENV=prod exit 0 out of the box, in the region each ships with (Tokyo);
+    the budget prints the seed's figure beside it and why it differs."""
+    run = run_playbook("playbooks/cost.yml", inventory=f"inventories/{env}/hosts.yml")
+    assert run.returncode == 0, run
+    spare = round(budget - total, 2)
+    assert flat(
+        f"The ap-northeast-1 estimate of mensetsu-{env}, {total} USD/month, fits its budget of {float(budget)} USD"
+        f" ({spare} to spare)"
+    ) in flat(run.output)
+    assert flat(
+        f"budget: budget_monthly_usd = {float(budget)} USD; the seed's table 4.5 ({env}) says {seed}: "
+    ) in flat(run.output.replace("''", "'"))
+    assert flat(f"The seed's {seed} USD predates AWS's charge for public IPv4 addresses") in flat(
+        run.output.replace("''", "'")
+    )
 
 
 def test_cost_playbook_runs_with_no_account_and_only_warns_when_told(tmp_path: Path):
@@ -182,20 +289,25 @@ def test_cost_playbook_runs_with_no_account_and_only_warns_when_told(tmp_path: P
     run = run_playbook(
         "playbooks/cost.yml",
         inventory="inventories/prod",
-        extra_vars={"cost_warn_only": True, "cost_summary_file": str(tmp_path / "cost.json")},
+        extra_vars={
+            "cost_warn_only": True,
+            "cost_summary_file": str(tmp_path / "cost.json"),
+            "budget_monthly_usd": 180,
+            **SEED_BUDGET,
+        },
         env=offline,
     )
     assert run.returncode == 0, run
-    assert flat("WARNING: The ap-northeast-1 estimate of mensetsu-prod is 230.81 USD/month, 50.81 over") in flat(
+    assert flat("WARNING: The ap-northeast-1 estimate of mensetsu-prod is 253.48 USD/month, 73.48 over") in flat(
         run.output
     )
     assert json.loads((tmp_path / "cost.json").read_text()) == {
         "environment": "mensetsu-prod",
         "region": "ap-northeast-1",
-        "total_usd": 230.81,
+        "total_usd": 253.48,
         "budget_usd": 180.0,
         "over_budget": True,
-        "other_regions_usd": {"us-east-1": 177.58},
+        "other_regions_usd": {"us-east-1": 197.59},
         "prices_version": PRICES["prices_version"],
     }
 
@@ -205,16 +317,16 @@ def test_cost_playbook_passes_prod_in_us_east_1_and_takes_assumption_overrides(a
     run = run_playbook("playbooks/cost.yml", inventory=prod, extra_vars={"aws_region": "us-east-1"})
     assert run.returncode == 0, run
     assert flat(
-        "The us-east-1 estimate of mensetsu-prod, 177.58 USD/month, fits its budget of 180.0 USD (2.42 to spare)"
+        "The us-east-1 estimate of mensetsu-prod, 197.59 USD/month, fits its budget of 270.0 USD (72.41 to spare)"
     ) in flat(run.output)
     more = run_playbook(
         "playbooks/cost.yml",
         inventory=prod,
-        extra_vars={"aws_region": "us-east-1", "cost_assumptions": {"cloudfront_gb_out": 400}},
+        extra_vars={"aws_region": "us-east-1", "cost_assumptions": {"cloudfront_gb_out": 1200}},
     )
-    # 250 GB more at 0.085 = +21.25: over budget now.
+    # 1,050 GB more at 0.085 = +89.25: over budget now.
     assert more.returncode != 0, more
-    assert flat("is 198.83 USD/month, 18.83 over its budget of 180.0 USD") in flat(more.output)
+    assert flat("is 286.84 USD/month, 16.84 over its budget of 270.0 USD") in flat(more.output)
 
 
 # --- scripts/refresh_prices.py on a hand-made GetProducts sample ------------------------------

@@ -181,6 +181,18 @@ def make_drift(client) -> dict[str, dict]:
         SubnetIds=[subnet["SubnetIdentifier"] for subnet in group["Subnets"]],
     )
     expect["AWS::RDS::DBSubnetGroup"] = {"id": group["DBSubnetGroupName"], "arn": group["DBSubnetGroupArn"]}
+    # Connections no longer logged, set at the console (docs/security.md "Database logs and TLS").
+    rds.modify_db_parameter_group(
+        DBParameterGroupName=NAMES["db_parameter_group"],
+        Parameters=[{"ParameterName": "log_connections", "ParameterValue": "0", "ApplyMethod": "immediate"}],
+    )
+    [parameter_group] = rds.describe_db_parameter_groups(DBParameterGroupName=NAMES["db_parameter_group"])[
+        "DBParameterGroups"
+    ]
+    expect["AWS::RDS::DBParameterGroup"] = {
+        "id": NAMES["db_parameter_group"],
+        "arn": parameter_group["DBParameterGroupArn"],
+    }
 
     redis = client("elasticache").modify_replication_group(
         ReplicationGroupId=NAMES["redis"], SnapshotRetentionLimit=5, ApplyImmediately=True
@@ -274,6 +286,13 @@ def make_drift(client) -> dict[str, dict]:
     kept += ("Statistic", "Dimensions", "Period", "EvaluationPeriods", "ComparisonOperator", "TreatMissingData")
     cloudwatch.put_metric_alarm(**{k: alarm[k] for k in kept if k in alarm}, Threshold=alarm["Threshold"] * 10)
     expect["AWS::CloudWatch::Alarm"] = {"id": alarm["AlarmName"], "arn": alarm["AlarmArn"]}
+
+    # The operations dashboard: a widget retitled at the console.
+    board = cloudwatch.get_dashboard(DashboardName=NAMES["dashboard"])
+    body = json.loads(board["DashboardBody"])
+    body["widgets"][0]["properties"]["title"] = "changed by hand"
+    cloudwatch.put_dashboard(DashboardName=NAMES["dashboard"], DashboardBody=json.dumps(body))
+    expect["AWS::CloudWatch::Dashboard"] = {"id": NAMES["dashboard"], "arn": board["DashboardArn"]}
 
     sns = client("sns")
     topic = next(
@@ -374,6 +393,8 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
     db = changed["AWS::RDS::DBInstance"]["id"]
     assert declared_actual("AWS::RDS::DBInstance", db, "backup_retention_period") == (1, 0)
     assert declared_actual("AWS::RDS::DBInstance", db, "publicly_accessible") == (False, True)
+    parameter_group = changed["AWS::RDS::DBParameterGroup"]["id"]
+    assert declared_actual("AWS::RDS::DBParameterGroup", parameter_group, "log_connections") == ("1", "0")
     distribution = changed["AWS::CloudFront::Distribution"]["id"]
     viewer = declared_actual("AWS::CloudFront::Distribution", distribution, "ViewerProtocolPolicy")
     assert viewer == ("redirect-to-https", "allow-all")

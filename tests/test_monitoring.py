@@ -31,9 +31,9 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{NAMES['alert_topic']}"
 ENV = {"AWS_MAX_ATTEMPTS": "1"}
 
 
-def _filters():
-    path = REPO / "plugins" / "filter" / "monitoring.py"
-    spec = importlib.util.spec_from_file_location("aws_monitoring_filters", path)
+def _filters(name: str = "monitoring"):
+    path = REPO / "plugins" / "filter" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"aws_monitoring_{name}_filters", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -134,8 +134,10 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     assert sns.list_topics()["Topics"] == [] and alarms(cloudwatch) == {}
     assert budgets.describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
 
+    assert cloudwatch.list_dashboards()["DashboardEntries"] == []
+
     first = run()
-    assert first.changed == 3, first
+    assert first.changed == 4, first  # topic, alarms, dashboard, budget
     instance, node = ids["instance"], f"{NAMES['redis']}-001"
     found = alarms(cloudwatch)
     assert set(found) == {
@@ -165,6 +167,25 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     assert found[f"{ALARMS}-ec2-cpu-{instance}"]["Threshold"] == 80
     for alarm in found.values():
         assert alarm["AlarmActions"] == [TOPIC_ARN] and alarm["OKActions"] == [TOPIC_ARN], alarm["AlarmName"]
+
+    # The operations dashboard: one widget per view the issue names, on the resources found.
+    board = json.loads(cloudwatch.get_dashboard(DashboardName=NAMES["dashboard"])["DashboardBody"])
+    titles = {widget["properties"]["title"]: widget["properties"] for widget in board["widgets"]}
+    assert set(titles) == {
+        "ALB requests", "ALB 5xx answers", "ALB target response time (s)", "Target health (hosts)",
+        "EC2 CPU (%) per app host", "EC2 status checks failed per app host", "RDS CPU (%)", "RDS connections",
+        "RDS free storage (bytes)", "Redis CPU (%)", "Redis memory used (%)", "WAF blocked requests (CloudFront)",
+    }  # fmt: skip
+    assert titles["ALB requests"]["metrics"] == [["AWS/ApplicationELB", "RequestCount", "LoadBalancer", ids["alb"]]]
+    assert titles["EC2 status checks failed per app host"]["metrics"] == [
+        ["AWS/EC2", "StatusCheckFailed", "InstanceId", instance]
+    ]
+    assert titles["RDS free storage (bytes)"]["metrics"] == [
+        ["AWS/RDS", "FreeStorageSpace", "DBInstanceIdentifier", NAMES["db"]]
+    ]
+    waf = titles["WAF blocked requests (CloudFront)"]
+    assert waf["region"] == "us-east-1"
+    assert waf["metrics"] == [["AWS/WAFV2", "BlockedRequests", "WebACL", NAMES["web_acl_cloudfront"], "Rule", "ALL"]]
 
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=TOPIC_ARN)["Subscriptions"]
     assert [(s["Protocol"], s["Endpoint"]) for s in subscriptions] == [("email", "ops@mensetsu.example.com")]
@@ -196,7 +217,8 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     override = {"aws_monitoring_threshold_overrides": {"rds_connections": 150}}
     with aws.recording_requests() as requests:
         planned_change = run(check=True, **override)
-    assert planned_change.changed == 2, planned_change  # one alarm changed, two deleted (one loop task each)
+    # One alarm changed, two deleted (one loop task each), the dashboard without the instance's widgets' rows.
+    assert planned_change.changed == 3, planned_change
     assert writes(requests) == []
     assert found.keys() == alarms(cloudwatch).keys()
 
@@ -205,6 +227,12 @@ def test_alert_topic_alarms_and_budget_converge(aws, boto) -> None:
     assert after[f"{ALARMS}-rds-connections"]["Threshold"] == 150
     assert f"{ALARMS}-ec2-cpu-{instance}" not in after and f"{ALARMS}-ec2-status-check-{instance}" not in after
     assert len(after) == 10
+    board = json.loads(cloudwatch.get_dashboard(DashboardName=NAMES["dashboard"])["DashboardBody"])
+    assert "EC2 CPU (%) per app host" not in {widget["properties"]["title"] for widget in board["widgets"]}
+
+    # dashboard_enabled false removes the dashboard; so does the role's removal (tasks/absent.yml).
+    run(**override, dashboard_enabled=False)
+    assert cloudwatch.list_dashboards()["DashboardEntries"] == []
     assert "No alarm for the app instances: not found (yet)" in " ".join(planned_change.output.split())
 
 
@@ -246,3 +274,18 @@ def test_only_this_roles_alarms_of_gone_resources_are_stale() -> None:
     specs = filters.aws_monitoring_alarm_specs(CATALOGUE, THRESHOLDS, TARGETS, "x", "t")
     existing = [spec["name"] for spec in specs] + ["x-ec2-cpu-i-9", "x-something-else", "x-rds-cpu"]
     assert filters.aws_monitoring_stale(existing, specs, CATALOGUE, "x") == ["x-ec2-cpu-i-9"]
+
+
+def test_the_dashboard_body_lays_out_every_view_and_leaves_out_what_is_not_found() -> None:
+    body = _filters("dashboard").aws_monitoring_dashboard_body
+    full = body(TARGETS, REGION, "x-cloudfront")
+    assert len(full["widgets"]) == 12
+    cells = {(widget["x"], widget["y"]) for widget in full["widgets"]}
+    assert len(cells) == 12, "two widgets on the same place"
+    cpu = next(w for w in full["widgets"] if w["properties"]["title"] == "EC2 CPU (%) per app host")
+    assert [row[3] for row in cpu["properties"]["metrics"]] == ["i-1", "i-2"]
+    assert body(TARGETS, REGION, "x-cloudfront") == full, "the same targets give the same body"
+    empty = body({"alb": "", "target_group": "", "instances": [], "db": "", "cache_nodes": []}, REGION, "")
+    assert empty == {"widgets": []}
+    no_waf = body(TARGETS, REGION, "")
+    assert len(no_waf["widgets"]) == 11 and all(w["properties"]["region"] == REGION for w in no_waf["widgets"])

@@ -531,14 +531,6 @@ KINDS: dict[str, Kind] = {
         _CLOUDFRONT + "policies/responseHeaders/{id}",
         True,
     ),
-    "cloudwatchlogs_log_group": Kind(
-        "AWS::Logs::LogGroup",
-        ("@log_group_name",),
-        ("@log_group_name",),
-        (),
-        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
-        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
-    ),
     "elb_application_lb": Kind(
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
         ("@name",),
@@ -574,6 +566,25 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:cloudwatch:{region}:{account}:alarm:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{id}",
     ),
+    # A log group (the database's exported logs); the ARN without DescribeLogGroups' trailing ":*".
+    "cloudwatchlogs_log_group": Kind(
+        "AWS::Logs::LogGroup",
+        ("log_group_name", "@log_group_name"),
+        ("log_group_name", "@log_group_name"),
+        (),
+        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
+    ),
+    # A dashboard's ARN has no region (arn:aws:cloudwatch::<account>:dashboard/<name>); its console
+    # page is the region's CloudWatch.
+    "cloudwatch_dashboard": Kind(
+        "AWS::CloudWatch::Dashboard",
+        ("@name",),
+        ("@name",),
+        ("arn",),
+        "arn:{partition}:cloudwatch::{account}:dashboard/{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#dashboards/dashboard/{id}",
+    ),
     "aws_budget": Kind(
         "AWS::Budgets::Budget",
         ("@name",),
@@ -592,14 +603,6 @@ KINDS: dict[str, Kind] = {
         ("trail.trail_arn",),
         "arn:{partition}:cloudtrail:{region}:{account}:trail/{id}",
         "https://{region}.console.aws.amazon.com/cloudtrailv2/home?region={region}#/trails/{arn}",
-    ),
-    "cloudwatchlogs_log_group": Kind(
-        "AWS::Logs::LogGroup",
-        ("@log_group_name",),
-        ("@log_group_name",),
-        (),
-        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
-        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
     ),
     # The flow log's id once it exists; a missing one is named by its VPC (no ARN then).
     "ec2_vpc_flow_log": Kind(

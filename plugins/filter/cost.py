@@ -15,9 +15,11 @@ from typing import Any
 
 from ansible.errors import AnsibleFilterError
 
-# The seed's table 4.5 rows, in its order, then what the seed leaves out.
+# The seed's table 4.5 rows, in its order, then what the seed leaves out, then the hardening
+# features of issue 19 (docs/security.md), each on its own row.
 SEED_SERVICES = ["ec2", "rds", "s3", "cloudfront", "alb", "elasticache"]
-OTHER_SERVICES = ["secrets", "route53", "cloudwatch", "egress"]
+HARDENING_SERVICES = ["waf", "logs", "flow_logs", "dashboard", "insights", "cloudtrail"]
+OTHER_SERVICES = ["secrets", "route53", "cloudwatch", "egress", *HARDENING_SERVICES]
 LABELS = {
     "ec2": "EC2",
     "rds": "RDS",
@@ -29,7 +31,18 @@ LABELS = {
     "route53": "Route 53",
     "cloudwatch": "CloudWatch alarms",
     "egress": "Data transfer out",
+    "waf": "WAF",
+    "logs": "Logs (CW Logs, S3)",
+    "flow_logs": "VPC flow logs",
+    "dashboard": "Dashboard",
+    "insights": "Perf. Insights",
+    "cloudtrail": "CloudTrail",
 }
+# The rules of each web ACL (roles/aws_edge): the AWS managed groups for common attacks, known bad
+# inputs and IP reputation, and the rate-based rule. WAF bills each rule or rule group.
+WAF_RULES_PER_ACL = 4
+# CloudWatch's always-free tier: 3 dashboards per account.
+FREE_DASHBOARDS = 3
 
 REQUIRED_SETTINGS = (
     "app_instance_type",
@@ -44,6 +57,22 @@ REQUIRED_SETTINGS = (
     "hosted_zone_count",
     "alarm_count",
 )
+# The hardening features' settings (docs/security.md; their names as the roles declare them).
+FEATURE_SETTINGS = (
+    "waf_enabled",
+    "waf_alb_enabled",
+    "waf_log_retention_days",
+    "vpc_flow_logs_enabled",
+    "vpc_flow_logs_retention_days",
+    "cloudtrail_enabled",
+    "log_bucket_expire_days",
+    "db_log_exports",
+    "db_log_retention_days",
+    "db_performance_insights",
+    "dashboard_enabled",
+    "session_logs_enabled",
+    "ssm_session_log_retention_days",
+)
 REQUIRED_ASSUMPTIONS = (
     "alb_lcu",
     "s3_storage_gb",
@@ -53,6 +82,18 @@ REQUIRED_ASSUMPTIONS = (
     "cloudfront_requests",
     "api_gb_out",
     "secrets_api_calls",
+)
+# What the hardening features' usage is (cost_default_assumptions in playbooks/cost.yml).
+FEATURE_ASSUMPTIONS = (
+    "api_requests",
+    "waf_logs_gb",
+    "flow_logs_gb",
+    "db_logs_gb",
+    "session_logs_gb",
+    "log_bucket_gb",
+    "account_other_dashboards",
+    "cloudtrail_first_trail",
+    "cloudtrail_management_events",
 )
 
 
@@ -64,6 +105,7 @@ class Line:
     quantity: float
     unit: str
     unit_usd: float
+    source: str = ""
 
     @property
     def usd(self) -> float:
@@ -76,6 +118,7 @@ class Line:
             "unit": self.unit,
             "unit_usd": self.unit_usd,
             "usd": round(self.usd, 2),
+            "source": self.source,
         }
 
 
@@ -97,7 +140,8 @@ class PriceBook:
             )
         return cls(region=region, rows=rows, hours=float(prices.get("prices_hours_per_month", 730)))
 
-    def price(self, item: str, key: str | None = None) -> tuple[float, str]:
+    def price(self, item: str, key: str | None = None) -> tuple[float, str, str]:
+        """The row's price, unit and source (a key of prices_sources)."""
         if key is None:
             matches = [row for (name, _key), row in self.rows.items() if name == item]
             row = matches[0] if len(matches) == 1 else None
@@ -108,11 +152,11 @@ class PriceBook:
             raise AnsibleFilterError(
                 f"data/prices.yml has no price for {wanted} in {self.region}: add the row (with its source and date)"
             )
-        return float(row["usd"]), str(row["unit"])
+        return float(row["usd"]), str(row["unit"]), str(row.get("source", ""))
 
     def line(self, label: str, quantity: float, item: str, key: str | None = None, per: float = 1.0) -> Line:
-        usd, unit = self.price(item, key)
-        return Line(item=label, quantity=quantity / per, unit=unit, unit_usd=usd)
+        usd, unit, source = self.price(item, key)
+        return Line(item=label, quantity=quantity / per, unit=unit, unit_usd=usd, source=source)
 
 
 def _missing(values: dict[str, Any], names: tuple[str, ...], what: str) -> None:
@@ -192,6 +236,113 @@ def service_lines(book: PriceBook, settings: dict[str, Any], assumptions: dict[s
     }
 
 
+def _stored_gb(gb_per_month: float, retention_days: float) -> float:
+    """What a log group or bucket holds once full: a month's logs times the months kept (no
+    compression counted: CloudWatch Logs bills compressed storage, so this errs high)."""
+    return gb_per_month * float(retention_days) / 30.0
+
+
+def _log_lines(book: PriceBook, what: str, on: bool, gb: float, days: float, vended: bool) -> list[Line]:
+    gb = gb if on else 0.0
+    ingestion = "vended-first-10TB" if vended else "standard"
+    return [
+        book.line(f"{what} ingestion{'' if on else ' (off)'}", gb, "logs.ingestion", ingestion),
+        book.line(f"{what} storage, {int(float(days))} days kept", _stored_gb(gb, days), "logs.storage", "standard"),
+    ]
+
+
+def hardening_lines(book: PriceBook, settings: dict[str, Any], assumptions: dict[str, Any]) -> dict[str, list[Line]]:
+    """The hardening features of docs/security.md, each priced from its setting and the usage assumed."""
+    waf, waf_alb = _truthy(settings["waf_enabled"]), _truthy(settings["waf_alb_enabled"])
+    flows = _truthy(settings["vpc_flow_logs_enabled"])
+    exports = [str(kind) for kind in settings["db_log_exports"] or []]
+    sessions = _truthy(settings["session_logs_enabled"])
+    dashboard = _truthy(settings["dashboard_enabled"])
+    insights = _truthy(settings["db_performance_insights"])
+    trail = _truthy(settings["cloudtrail_enabled"])
+    first_trail = _truthy(assumptions["cloudtrail_first_trail"])
+    others = int(assumptions["account_other_dashboards"])
+    billed_dashboards = max(0, int(dashboard) + others - FREE_DASHBOARDS)
+    waf_logs = float(assumptions["waf_logs_gb"]) * (int(waf) + int(waf_alb))
+    expire = float(settings["log_bucket_expire_days"])
+    return {
+        "waf": [
+            book.line(f"CloudFront web ACL (waf_enabled: {waf})", int(waf), "waf.web_acl"),
+            book.line(f"its {WAF_RULES_PER_ACL} rules and rule groups", WAF_RULES_PER_ACL * int(waf), "waf.rule"),
+            book.line(
+                "requests inspected (the CloudFront requests)",
+                float(assumptions["cloudfront_requests"]) * int(waf),
+                "waf.requests",
+                per=1_000_000,
+            ),
+            book.line(f"ALB web ACL (waf_alb_enabled: {waf_alb})", int(waf_alb), "waf.web_acl"),
+            book.line(f"its {WAF_RULES_PER_ACL} rules and rule groups", WAF_RULES_PER_ACL * int(waf_alb), "waf.rule"),
+            book.line(
+                "requests inspected (the API requests)",
+                float(assumptions["api_requests"]) * int(waf_alb),
+                "waf.requests",
+                per=1_000_000,
+            ),
+        ],
+        "logs": [
+            *_log_lines(book, "WAF logs", waf or waf_alb, waf_logs, settings["waf_log_retention_days"], True),
+            *_log_lines(
+                book,
+                f"RDS log exports ({', '.join(exports) or 'none'})",
+                bool(exports),
+                float(assumptions["db_logs_gb"]),
+                settings["db_log_retention_days"],
+                False,
+            ),
+            *_log_lines(
+                book,
+                "Session Manager logs",
+                sessions,
+                float(assumptions["session_logs_gb"]),
+                settings["ssm_session_log_retention_days"],
+                False,
+            ),
+            book.line(
+                f"log bucket (S3), {int(expire)} days kept",
+                _stored_gb(float(assumptions["log_bucket_gb"]), expire),
+                "s3.storage_standard",
+            ),
+        ],
+        "flow_logs": _log_lines(
+            book,
+            "VPC flow logs",
+            flows,
+            float(assumptions["flow_logs_gb"]),
+            settings["vpc_flow_logs_retention_days"],
+            True,
+        ),
+        "dashboard": [
+            book.line(
+                f"{int(dashboard)} dashboard; {FREE_DASHBOARDS} per account free, {others} others assumed",
+                billed_dashboards,
+                "cloudwatch.dashboard",
+            ),
+        ],
+        "insights": [
+            book.line(
+                f"7 days' history, the free tier (db_performance_insights: {insights})",
+                int(insights),
+                "rds.performance_insights",
+            ),
+        ],
+        "cloudtrail": [
+            book.line(
+                f"management events, {'the first trail: free' if first_trail else 'a second copy'}"
+                f" (cloudtrail_enabled: {trail}); no data events",
+                float(assumptions["cloudtrail_management_events"]) * int(trail),
+                "cloudtrail.management_events",
+                "first-copy" if first_trail else "additional-copy",
+                per=100_000,
+            ),
+        ],
+    }
+
+
 def cost_estimate(
     region: str,
     prices: dict[str, Any],
@@ -200,10 +351,10 @@ def cost_estimate(
     budget: dict[str, Any],
 ) -> dict[str, Any]:
     """One region's monthly estimate: rows in the seed's table shape plus the lines behind them."""
-    _missing(settings, REQUIRED_SETTINGS, "the settings")
-    _missing(assumptions, REQUIRED_ASSUMPTIONS, "the assumptions")
+    _missing(settings, REQUIRED_SETTINGS + FEATURE_SETTINGS, "the settings")
+    _missing(assumptions, REQUIRED_ASSUMPTIONS + FEATURE_ASSUMPTIONS, "the assumptions")
     book = PriceBook.load(prices, region)
-    grouped = service_lines(book, settings, assumptions)
+    grouped = service_lines(book, settings, assumptions) | hardening_lines(book, settings, assumptions)
     rows = []
     for service in SEED_SERVICES + OTHER_SERVICES:
         lines = grouped[service]
