@@ -79,8 +79,8 @@ options:
     type: str
     default: ""
 notes:
-  - The document is one per account and region: two environments that share an account and region
-    share these preferences.
+  - The document is one per account and region, so two environments that share an account and
+    region share these preferences.
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
