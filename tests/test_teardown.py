@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, names, static_bucket
+from tests.support.naming import media_bucket, names, platform_name, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 
@@ -33,6 +33,7 @@ PREFIX = "mensetsu-local"
 NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
+TRANSFER_BUCKET = platform_name("ssm_transfer_bucket_name", PREFIX)  # admin_access both (inventories/local)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
@@ -102,6 +103,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
         s3 = client_for(server)("s3")
         put_versions(s3, STATIC_BUCKET, "index.html")
         put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
+        s3.put_object(Bucket=TRANSFER_BUCKET, Key="i-0123456789abcdef0/AnsiballZ_setup.py", Body=b"left behind")
         yield server
     finally:
         server.stop()
@@ -268,6 +270,11 @@ def test_network_compute_and_edge_are_gone(teardown, client):
     assert client("sns").list_topics()["Topics"] == []
     assert client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{ALARMS}-")["MetricAlarms"] == []
     assert client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []) == []
+    # Session Manager (inventories/local: admin_access both): the preferences, their log group and
+    # the transfer bucket (emptied first: a broken aws_ssm run leaves payloads behind).
+    preferences = client("ssm").list_documents(Filters=[{"Key": "Name", "Values": ["SSM-SessionManagerRunShell"]}])
+    assert preferences["DocumentIdentifiers"] == []
+    assert client("logs").describe_log_groups(logGroupNamePrefix=NAMES["ssm_session_log_group"])["logGroups"] == []
 
 
 def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):

@@ -546,11 +546,11 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ssm:{region}:{account}:document/{id}",
         "https://{region}.console.aws.amazon.com/systems-manager/session-manager/preferences?region={region}",
     ),
-    "cloudwatchlogs_log_group": Kind(
+    "log_group": Kind(
         "AWS::Logs::LogGroup",
-        ("@log_group_name",),
-        ("@log_group_name",),
-        (),
+        ("@name",),
+        ("@name",),
+        ("log_group.arn",),
         "arn:{partition}:logs:{region}:{account}:log-group:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
     ),
