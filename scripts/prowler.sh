@@ -6,7 +6,7 @@
 # aws_region (CloudFront is global and read from us-east-1 whatever the region).
 # Prints PASS/FAIL per check and resource; exits 1 when a check fails or finds nothing to check
 # (a feature that is missing), 0 when every check passes. Findings: reports/prowler-<env>-<UTC>/.
-# Prowler lives in its own venv (.prowler-venv, scripts/prowler-requirements.txt), never in .venv.
+# Prowler lives in its own venv (.cache/prowler-venv, scripts/prowler-requirements.txt), never in .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 env_name=${1:-${ENV:-local}}
@@ -25,7 +25,7 @@ CHECKS=(
   rds_instance_transport_encrypted          # RDS TLS only (rds.force_ssl)
 )
 
-venv=.prowler-venv
+venv=.cache/prowler-venv
 requirements=scripts/prowler-requirements.txt
 if ! cmp -s "$requirements" "$venv/.installed" 2>/dev/null; then
   echo "prowler: installing $(grep -v '^#' "$requirements" | xargs) into $venv (once; a few minutes)"
