@@ -209,7 +209,7 @@ def main() -> None:
         cloudwatch_encryption_enabled=dict(type="bool", default=False),
         cloudwatch_streaming_enabled=dict(type="bool", default=True),
         s3_bucket_name=dict(type="str", default=""),
-        s3_key_prefix=dict(type="str", default=""),
+        s3_key_prefix=dict(type="str", default="", no_log=False),
         s3_encryption_enabled=dict(type="bool", default=True),
         idle_session_timeout=dict(type="int", default=20),
         max_session_duration=dict(type="int", default=0),
