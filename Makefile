@@ -42,6 +42,10 @@ publish: venv ## publish a static build (BUILD=dist dir; only ENV=local, the def
 bench-publish: venv ## time publish_static.yml beside aws s3 sync against moto; rewrites docs/benchmarks.md
 	@$(VENV)/python bench/bench_publish.py
 
+.PHONY: prowler
+prowler: venv ## Prowler's hardening checks (WAF, logs, flow logs, trail, RDS TLS) against ENV (default local: the demo's emulator)
+	@scripts/prowler.sh $(or $(ENV),local)
+
 .PHONY: cost
 cost: venv ## monthly estimate of ENV (default local) vs the seed's budget, offline; WARN_ONLY=1 to only warn
 	@scripts/cost.sh $(or $(ENV),local) $(if $(WARN_ONLY),-e cost_warn_only=true)

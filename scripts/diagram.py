@@ -66,7 +66,25 @@ SETTINGS_EXPRESSIONS: dict[str, str] = {
     "api_key_secret_names": "api_key_secrets | default([]) | map(attribute='name') | list",
     "security_groups": "seed_security_groups",
     "cidrs": f"dict({_CIDR_VAR_NAMES} | zip(lookup('ansible.builtin.vars', *{_CIDR_VAR_NAMES}, wantlist=True)))",
+    "log_bucket_name": "log_bucket_name",
+    "ssm_transfer_bucket_name": "ssm_transfer_bucket_name",
+    "admin_access": "admin_access",
+    "ssm_session_log_retention_days": "ssm_session_log_retention_days | int",
 }
+# The hardening settings (docs/security.md), each drawn when the inventory declares it and it is on.
+# A setting the inventory does not know (a feature not built on this branch) reads as none: the
+# picture leaves that feature out rather than assume a default declared elsewhere.
+HARDENING_SETTINGS = (
+    "waf_enabled",
+    "waf_rate_limit",
+    "waf_alb_enabled",
+    "log_bucket_expire_days",
+    "vpc_flow_logs_enabled",
+    "vpc_flow_logs_retention_days",
+    "cloudtrail_enabled",
+    "dashboard_enabled",
+)
+SETTINGS_EXPRESSIONS |= {name: f"{name} | default(none)" for name in HARDENING_SETTINGS}
 
 # The bucket names carry the account id, which a run reads from AWS: the picture shows the expected
 # account where the inventory names one, else a placeholder.
@@ -208,6 +226,89 @@ def request_path_edges(s: dict[str, Any]) -> list[str]:
     ]
 
 
+_FEATURE_BOX = {"shape": "box", "style": "rounded,filled", "fillcolor": "lightyellow"}
+_LOG_EDGE = {"color": "gray45", "fontcolor": "gray30", "style": "dashed"}
+
+
+def waf_parts(s: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """WAF on CloudFront (global) and, with waf_alb_enabled, on the ALB: (edge nodes, regional nodes, edges)."""
+    if not s.get("waf_enabled"):
+        return [], [], []
+    names_of = s["names"]
+    rate = f"\nrate limit {s['waf_rate_limit']} requests / 5 min / IP" if s.get("waf_rate_limit") else ""
+    managed = "AWS managed: common, known bad inputs,\nIP reputation"
+    label = f"AWS WAF (CLOUDFRONT)\n{names_of['web_acl_cloudfront']}\n{managed}{rate}"
+    edges = [edge("waf_cloudfront", "cloudfront", "web ACL", style="bold", color="darkred")]
+    regional = []
+    if s.get("waf_alb_enabled"):
+        regional.append(node("waf_alb", f"AWS WAF (REGIONAL)\n{names_of['web_acl_alb']}", **_FEATURE_BOX))
+        edges.append(edge("waf_alb", "alb", "web ACL", style="bold", color="darkred"))
+    return [node("waf_cloudfront", label, **_FEATURE_BOX)], regional, edges
+
+
+def log_parts(s: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The log bucket with its sources, the trail, the flow logs: (regional nodes, edges)."""
+    names_of = s["names"]
+    nodes: list[str] = []
+    edges: list[str] = []
+    log_bucket = s.get("log_bucket_expire_days") is not None
+    if log_bucket:
+        expiry = plural(s["log_bucket_expire_days"], "day")
+        label = f"S3 (logs)\n{s['log_bucket_name']}\nprivate, encrypted, TLS only\nexpires after {expiry}"
+        nodes.append(node("s3_logs", label, **_FEATURE_BOX))
+        edges += [
+            edge("cloudfront", "s3_logs", "access logs cloudfront/", **_LOG_EDGE),
+            edge("alb", "s3_logs", "access logs alb/", **_LOG_EDGE),
+            edge("s3_static", "s3_logs", "server access logs s3/<bucket>/", **_LOG_EDGE),
+            edge("s3_media", "s3_logs", "server access logs s3/<bucket>/", **_LOG_EDGE),
+        ]
+    if s.get("cloudtrail_enabled"):
+        label = f"CloudTrail\n{names_of['trail']}\nmulti-region, log file validation"
+        nodes.append(node("cloudtrail", label, **_FEATURE_BOX))
+        if log_bucket:
+            edges.append(edge("cloudtrail", "s3_logs", "AWSLogs/", **_LOG_EDGE))
+    if s.get("vpc_flow_logs_enabled"):
+        days = s.get("vpc_flow_logs_retention_days")
+        kept = f"\nkept {plural(days, 'day')}" if days else ""
+        nodes.append(
+            node("flow_logs", f"CloudWatch Logs\n{names_of['flow_log_group']}\nVPC flow logs{kept}", **_FEATURE_BOX)
+        )
+        label = f"flow logs (role {names_of['flow_log_role']})"
+        edges.append(edge("alb", "flow_logs", label, ltail="cluster_vpc", **_LOG_EDGE))
+    return nodes, edges
+
+
+def access_parts(s: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """The dashboard, and Session Manager when admin_access is ssm or both: (regional nodes, edges)."""
+    names_of = s["names"]
+    nodes: list[str] = []
+    edges: list[str] = []
+    if s.get("dashboard_enabled"):
+        label = f"CloudWatch dashboard\n{names_of['dashboard']}\nALB, EC2, RDS, Redis, WAF metrics"
+        nodes.append(node("dashboard", label, **_FEATURE_BOX))
+    if s.get("admin_access") in ("ssm", "both"):
+        kept = plural(s["ssm_session_log_retention_days"], "day")
+        label = (
+            "Session Manager\npreferences SSM-SessionManagerRunShell\n"
+            f"sessions -> {names_of['ssm_session_log_group']} (kept {kept})\n"
+            f"transfers via {s['ssm_transfer_bucket_name']}"
+        )
+        nodes.append(node("session_manager", label, **_FEATURE_BOX))
+        edges += [
+            edge("cidr_admin_cidr", "session_manager", "Session Manager (HTTPS, IAM)", color="darkgreen"),
+            edge("session_manager", "ec2", "SSM agent", color="darkgreen"),
+        ]
+    return nodes, edges
+
+
+def hardening(s: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    """The hardening features the settings turn on (docs/security.md): (edge nodes, regional nodes, edges)."""
+    edge_nodes, waf_nodes, waf_edges = waf_parts(s)
+    log_nodes, log_edges = log_parts(s)
+    access_nodes, access_edges = access_parts(s)
+    return edge_nodes, [*waf_nodes, *log_nodes, *access_nodes], [*waf_edges, *log_edges, *access_edges]
+
+
 def cidr_node_id(var_name: str) -> str:
     return "users" if var_name == "internet_cidr" else f"cidr_{var_name}"
 
@@ -222,6 +323,8 @@ def security_group_edges(s: dict[str, Any]) -> tuple[list[str], list[str]]:
         if key not in SG_COMPONENT:
             extra_nodes.append(node(target, f"{key} (security group)"))
         for rule in group["rules"]:
+            if s.get("admin_access") == "ssm" and int(rule["port"]) == 22:
+                continue  # admin_access ssm: the SSH rule is left out (Session Manager instead)
             if "from_group" in rule:
                 source_key = rule["from_group"]
                 source = SG_COMPONENT.get(source_key, f"sg_{source_key}")
@@ -274,11 +377,13 @@ def build_dot(s: dict[str, Any]) -> str:
             style="dashed",
         ),
     ]
+    edge_nodes, region_nodes, hardening_edges = hardening(s)
     region = [
         *cluster("vpc", f"VPC {s['vpc_cidr']}", vpc, style="rounded", color="darkgreen"),
         nodes["s3_static"],
         nodes["s3_media"],
         nodes["secrets"],
+        *region_nodes,
     ]
     lines = [
         f"digraph {quote('architecture-' + s['env_name'])} {{",
@@ -288,10 +393,17 @@ def build_dot(s: dict[str, Any]) -> str:
         "node [fontname=Helvetica, fontsize=11]; edge [fontname=Helvetica, fontsize=9];",
         *cidr_source_nodes(s),
         *sg_nodes,
-        *cluster("edge", "global (edge)", [nodes["route53"], nodes["cloudfront"]], style="rounded", color="gray40"),
+        *cluster(
+            "edge",
+            "global (edge)",
+            [nodes["route53"], nodes["cloudfront"], *edge_nodes],
+            style="rounded",
+            color="gray40",
+        ),
         *cluster("region", f"AWS {s['aws_region']}", region, style="rounded", color="orange"),
         *request_path_edges(s),
         *sg_edges,
+        *hardening_edges,
         "}",
     ]
     return "\n".join(lines) + "\n"

@@ -235,6 +235,129 @@ class Reader:
             self.problems.append(f"secret {name} still holds the placeholder: set its value (docs/first-run.md)")
         return ", ".join(names) if names else self._missing("secrets")
 
+    def setting(self, name: str) -> object:
+        """A hardening setting as the inventory declares it (rendered when it is a template); None when
+        the inventory does not declare it (a feature this checkout does not build)."""
+        value = self.settings.get(name)
+        if isinstance(value, str) and "{{" in value:
+            value = self.render(value).strip()
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        return value
+
+    def hardening(self) -> list[tuple[str, str]]:
+        """The hardening features (docs/security.md): one row each that the inventory declares."""
+        rows: list[tuple[str, str]] = []
+        features = (
+            ("WAF (CloudFront)", "waf_enabled", self._waf_cloudfront),
+            ("WAF (ALB)", "waf_alb_enabled", self._waf_alb),
+            ("Log bucket", "log_bucket_expire_days", self._log_bucket),
+            ("CloudTrail", "cloudtrail_enabled", self._trail),
+            ("VPC flow logs", "vpc_flow_logs_enabled", self._flow_logs),
+            ("Dashboard", "dashboard_enabled", self._dashboard),
+        )
+        for label, name, read in features:
+            value = self.setting(name)
+            if value is None:
+                continue
+            rows.append((label, f"off ({name}: false)" if value is False else read()))
+        rows.append(("Shell access", self._shell_access()))
+        return rows
+
+    def _web_acl(self, name: str, scope: str, region: str) -> dict | None:
+        wafv2 = self.client("wafv2", region)
+        return next((a for a in wafv2.list_web_acls(Scope=scope)["WebACLs"] if a["Name"] == name), None)
+
+    def _waf_cloudfront(self) -> str:
+        acl = self._web_acl(self.name("web_acl_cloudfront"), "CLOUDFRONT", "us-east-1")
+        if acl is None:
+            return self._missing(f"WAF web ACL {self.name('web_acl_cloudfront')}")
+        cloudfront = self.client("cloudfront", "us-east-1")
+        items = cloudfront.list_distributions().get("DistributionList", {}).get("Items", [])
+        attached = [d["Id"] for d in items if d.get("WebACLId") == acl["ARN"]]
+        if not attached:
+            self.problems.append(f"WAF web ACL {acl['Name']} is attached to no distribution")
+        return f"{acl['Name']} ({acl['Id']}); on distribution {', '.join(attached) or 'NONE'}"
+
+    def _waf_alb(self) -> str:
+        acl = self._web_acl(self.name("web_acl_alb"), "REGIONAL", self.region)
+        return f"{acl['Name']} ({acl['Id']})" if acl else self._missing(f"WAF web ACL {self.name('web_acl_alb')}")
+
+    def _log_bucket(self) -> str:
+        name = self.bucket_name("log_bucket_name")
+        summary = self._bucket(name)
+        if summary == "MISSING":
+            return summary
+        s3 = self.client("s3")
+        sources = []
+        for variable in ("static_bucket_name", "media_bucket_name", "ssm_transfer_bucket_name"):
+            bucket = self.bucket_name(variable) if variable in self.settings else ""
+            try:
+                target = s3.get_bucket_logging(Bucket=bucket).get("LoggingEnabled", {}) if bucket else {}
+            except ClientError:
+                continue
+            if target.get("TargetBucket") == name:
+                sources.append(f"{bucket} -> {target.get('TargetPrefix', '')}")
+        return f"{summary}; server access logs of {', '.join(sources) or 'no bucket'}"
+
+    def _trail(self) -> str:
+        cloudtrail = self.client("cloudtrail")
+        trails = cloudtrail.describe_trails(trailNameList=[self.name("trail")])["trailList"]
+        if not trails:
+            return self._missing(f"CloudTrail trail {self.name('trail')}")
+        trail = trails[0]
+        logging = cloudtrail.get_trail_status(Name=trail["TrailARN"]).get("IsLogging")
+        flags = [
+            "multi-region" if trail.get("IsMultiRegionTrail") else "ONE REGION",
+            "log file validation" if trail.get("LogFileValidationEnabled") else "NO log file validation",
+            "logging" if logging else "NOT logging",
+        ]
+        return f"{trail['Name']} -> s3://{trail.get('S3BucketName')}/ ({', '.join(flags)})"
+
+    def _flow_logs(self) -> str:
+        ec2 = self.client("ec2")
+        vpcs = ec2.describe_vpcs(Filters=self.project_filter())["Vpcs"]
+        ids = [vpc["VpcId"] for vpc in vpcs]
+        logs = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": ids}])["FlowLogs"] if ids else []
+        if not logs:
+            return self._missing("VPC flow logs")
+        return "; ".join(f"{f['ResourceId']} {f.get('TrafficType')} -> {f.get('LogGroupName')}" for f in logs)
+
+    def _dashboard(self) -> str:
+        name = self.name("dashboard")
+        try:
+            self.client("cloudwatch").get_dashboard(DashboardName=name)
+        except ClientError:
+            return self._missing(f"CloudWatch dashboard {name}")
+        return f"https://{self.region}.console.aws.amazon.com/cloudwatch/home?region={self.region}#dashboards/dashboard/{name}"
+
+    def _shell_access(self) -> str:
+        mode = str(self.setting("admin_access") or "ssh")
+        app_group = self.name_of_group("app")
+        open_22 = any(port == "22" for group, port, _ in self.security_groups() if group == app_group)
+        parts = [f"admin_access {mode}", f"port 22 {'open' if open_22 else 'closed'}"]
+        if open_22 != (mode in ("ssh", "both")):
+            self.problems.append(
+                f"port 22 of {app_group} is {'open' if open_22 else 'closed'} with admin_access {mode}"
+            )
+        if mode in ("ssm", "both"):
+            parts.append(self._session_manager())
+        return "; ".join(parts)
+
+    def name_of_group(self, key: str) -> str:
+        return self.render(self.settings["aws_names"]["security_groups"][key])
+
+    def _session_manager(self) -> str:
+        try:
+            document = self.client("ssm").get_document(Name="SSM-SessionManagerRunShell")
+        except ClientError:
+            return self._missing("Session Manager preferences (SSM-SessionManagerRunShell)")
+        inputs = json.loads(document["Content"]).get("inputs", {})
+        group = inputs.get("cloudWatchLogGroupName") or ""
+        if group != self.name("ssm_session_log_group"):
+            self.problems.append(f"Session Manager logs to '{group}', not {self.name('ssm_session_log_group')}")
+        return f"Session Manager sessions -> {group or 'NOWHERE'} (idle timeout {inputs.get('idleSessionTimeout')} min)"
+
     def _missing(self, what: str) -> str:
         self.problems.append(f"{what} not found")
         return "MISSING"
@@ -261,6 +384,7 @@ def main() -> int:
     try:
         components = reader.components()
         groups = reader.security_groups()
+        hardening = reader.hardening()
     except (BotoCoreError, ClientError) as error:
         print(f"summary: could not read the environment: {error}", file=sys.stderr)
         return 1
@@ -269,6 +393,8 @@ def main() -> int:
     print(table(components, ("Component (4.2)", "What exists")))
     print("\n== Security groups as read back (4.4)\n")
     print(table(groups, ("Group", "Port", "From")))
+    print("\n== Hardening (docs/security.md)\n")
+    print(table(hardening, ("Feature", "What exists")))
     if args.cost and args.cost.exists():
         cost = json.loads(args.cost.read_text())
         others = ", ".join(f"{region}: {usd}" for region, usd in cost.get("other_regions_usd", {}).items())

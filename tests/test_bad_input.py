@@ -183,6 +183,7 @@ def test_the_corpus_covers_every_variable_and_entry_playbook():
         "db_deletion_protection", "cache_node_type", "cache_snapshot_retention_days", "budget_monthly_usd",
         "require_api_keys", "project_name", "env_name", "domain_name", "hosted_zone_id", "operator_email",
         "aws_region", "expected_account_id", "static_build_dir", "fastapi_service_artifact", "teardown_confirm",
+        "admin_access", "ssm_session_log_retention_days",
     }  # fmt: skip
     assert operator_settings <= given, operator_settings - given
 

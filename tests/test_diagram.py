@@ -156,3 +156,65 @@ def test_dot_renders_the_picture_with_its_labels(dots: dict[str, str], tmp_path:
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])
     assert width > 1000 and height > 300
+
+
+EDGE = re.compile(r'^(\w+) -> (\w+) \[label="((?:[^"\\]|\\.)*)"', re.MULTILINE)
+
+
+def edges(dot: str) -> set[tuple[str, str, str]]:
+    return {(source, target, label.replace("\\n", " ")) for source, target, label in EDGE.findall(dot)}
+
+
+def test_session_manager_is_drawn_where_admin_access_includes_ssm(dots: dict[str, str]) -> None:
+    """inventories/local: admin_access both (port 22 stays); dev and prod: ssh, no Session Manager."""
+    local = labels(dots["local"])
+    name = names("mensetsu-local")
+    assert name["ssm_session_log_group"] in local["session_manager"]
+    assert "transfers via mensetsu-local-ssm-transfer-123456789012" in local["session_manager"]
+    assert ("session_manager", "ec2", "SSM agent") in edges(dots["local"])
+    assert ("cidr_admin_cidr", "session_manager", "Session Manager (HTTPS, IAM)") in edges(dots["local"])
+    for env in ("dev", "prod"):
+        assert "session_manager" not in labels(dots[env])
+
+
+def test_every_hardening_feature_is_drawn_from_its_setting(tmp_path: Path) -> None:
+    inventories = tmp_path / "inventories"
+    shutil.copytree(REPO / "inventories" / "dev", inventories / "dev", symlinks=False)
+    overrides = {
+        "admin_access": "ssm",
+        "waf_enabled": True,
+        "waf_rate_limit": 1000,
+        "waf_alb_enabled": True,
+        "log_bucket_expire_days": 30,
+        "vpc_flow_logs_enabled": True,
+        "vpc_flow_logs_retention_days": 14,
+        "cloudtrail_enabled": True,
+        "dashboard_enabled": True,
+    }
+    (inventories / "dev" / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(overrides))
+    draw(tmp_path / "out", "--inventories", str(inventories), "--env", "dev")
+    dot = (tmp_path / "out" / "architecture-dev.dot").read_text()
+    drawn, arrows, name = labels(dot), edges(dot), names("mensetsu-dev")
+    assert name["web_acl_cloudfront"] in drawn["waf_cloudfront"] and "1000 requests / 5 min" in drawn["waf_cloudfront"]
+    assert ("waf_cloudfront", "cloudfront", "web ACL") in arrows and ("waf_alb", "alb", "web ACL") in arrows
+    assert "mensetsu-dev-logs-<account-id>" in drawn["s3_logs"] and "expires after 30 days" in drawn["s3_logs"]
+    for source, prefix in (("cloudfront", "cloudfront/"), ("alb", "alb/"), ("cloudtrail", "AWSLogs/")):
+        assert any(a[:2] == (source, "s3_logs") and prefix in a[2] for a in arrows), source
+    assert {a[0] for a in arrows if a[1] == "s3_logs"} == {"cloudfront", "alb", "s3_static", "s3_media", "cloudtrail"}
+    assert name["trail"] in drawn["cloudtrail"] and "multi-region, log file validation" in drawn["cloudtrail"]
+    assert name["flow_log_group"] in drawn["flow_logs"] and "kept 14 days" in drawn["flow_logs"]
+    assert name["dashboard"] in drawn["dashboard"]
+    assert "session_manager" in drawn
+    # admin_access ssm: the SSH rule of table 4.4 is left out, the other rules stay.
+    assert not any("TCP 22" in label for _, _, label in security_group_rules(dot))
+    assert ("alb", "ec2", "EC2 SG: TCP 8000 from ALB SG") in security_group_rules(dot)
+
+
+def test_a_feature_switched_off_is_not_drawn(tmp_path: Path) -> None:
+    inventories = tmp_path / "inventories"
+    shutil.copytree(REPO / "inventories" / "dev", inventories / "dev", symlinks=False)
+    off = {"waf_enabled": False, "waf_alb_enabled": True, "cloudtrail_enabled": False, "dashboard_enabled": False}
+    (inventories / "dev" / "group_vars" / "all" / "zz_test.yml").write_text(yaml.safe_dump(off))
+    draw(tmp_path / "out", "--inventories", str(inventories), "--env", "dev")
+    drawn = labels((tmp_path / "out" / "architecture-dev.dot").read_text())
+    assert not {"waf_cloudfront", "waf_alb", "cloudtrail", "dashboard"} & set(drawn)

@@ -314,6 +314,23 @@ def make_drift(client) -> dict[str, dict]:
         "arn": f"arn:aws:budgets::{account}:budget/{budget['BudgetName']}",
         "account": account,
     }
+
+    # Session Manager (inventories/local: admin_access both): the console saves preferences that log
+    # nowhere as a new default version; the session log group keeps a day instead of 90.
+    ssm = client("ssm")
+    preferences = "SSM-SessionManagerRunShell"
+    content = json.loads(ssm.get_document(Name=preferences)["Content"])
+    content["inputs"]["cloudWatchLogGroupName"] = ""
+    version = ssm.update_document(Name=preferences, Content=json.dumps(content), DocumentVersion="$LATEST")
+    ssm.update_document_default_version(
+        Name=preferences, DocumentVersion=version["DocumentDescription"]["DocumentVersion"]
+    )
+    expect["AWS::SSM::Document"] = {"id": preferences, "arn": arn.format("ssm", f"document/{preferences}")}
+    client("logs").put_retention_policy(logGroupName=NAMES["ssm_session_log_group"], retentionInDays=1)
+    expect["AWS::Logs::LogGroup"] = {
+        "id": NAMES["ssm_session_log_group"],
+        "arn": arn.format("logs", f"log-group:{NAMES['ssm_session_log_group']}"),
+    }
     return expect
 
 
@@ -405,6 +422,9 @@ def test_out_of_band_changes_fail_the_playbook_alone_and_name_each_resource_as_a
     assert declared_actual("AWS::EC2::Instance", instance, "metadata_options.http_tokens") == ("required", "optional")
     assert declared_actual("AWS::EC2::Instance", instance, "instance_type") == ("t3.medium", "t3.large")
     assert declared_actual("AWS::Route53::RecordSet", "api.local.mensetsu.example.com A", "value")[1] == "198.51.100.7"
+    session_logs = declared_actual("AWS::SSM::Document", "SSM-SessionManagerRunShell", "cloudWatchLogGroupName")
+    assert session_logs == (NAMES["ssm_session_log_group"], "")
+    assert declared_actual("AWS::Logs::LogGroup", NAMES["ssm_session_log_group"], "retention_days") == (90, 1)
     target_group = changed["AWS::ElasticLoadBalancingV2::TargetGroup"]["id"]
     health = declared_actual("AWS::ElasticLoadBalancingV2::TargetGroup", target_group, "health_check_path")
     assert health == ("/health", "/")

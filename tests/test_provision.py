@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import log_bucket, media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, platform_name, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
@@ -328,11 +328,37 @@ def test_iam_role_is_least_privilege(client):
     assert [p["PolicyName"] for p in attached] == ["AmazonSSMManagedInstanceCore"]
     document = iam.get_role_policy(RoleName=NAMES["app_role"], PolicyName="app-access")["PolicyDocument"]
     resources = sorted(r for s in document["Statement"] for r in [s["Resource"]])
+    # inventories/local: admin_access both, so the hosts may write Session Manager's session logs.
     assert resources == [
+        "*",
+        f"arn:aws:logs:{REGION}:123456789012:log-group:{NAMES['ssm_session_log_group']}:*",
         f"arn:aws:s3:::{MEDIA_BUCKET}",
         f"arn:aws:s3:::{MEDIA_BUCKET}/*",
         f"arn:aws:secretsmanager:{REGION}:123456789012:secret:mensetsu/local/*",
     ]
+    everywhere = [s for s in document["Statement"] if s["Resource"] == "*"]
+    assert [s["Action"] for s in everywhere] == [["logs:DescribeLogGroups"]]
+
+
+def test_session_manager_logs_every_session_to_its_log_group(client):
+    """inventories/local: admin_access both (port 22 stays, test above), so the preferences, their
+    log group and the aws_ssm connection's transfer bucket exist."""
+    content = json.loads(client("ssm").get_document(Name="SSM-SessionManagerRunShell")["Content"])
+    assert content["sessionType"] == "Standard_Stream"
+    inputs = content["inputs"]
+    assert inputs["cloudWatchLogGroupName"] == NAMES["ssm_session_log_group"]
+    assert inputs["cloudWatchStreamingEnabled"] is True and inputs["idleSessionTimeout"] == "20"
+    assert inputs["s3BucketName"] == ""
+    (group,) = client("logs").describe_log_groups(logGroupNamePrefix=NAMES["ssm_session_log_group"])["logGroups"]
+    assert group["retentionInDays"] == 90
+    s3 = client("s3")
+    transfer = platform_name("ssm_transfer_bucket_name", PREFIX)
+    assert all(s3.get_public_access_block(Bucket=transfer)["PublicAccessBlockConfiguration"].values())
+    assert s3.get_bucket_versioning(Bucket=transfer).get("Status") is None, "payloads must leave no old version"
+    rules = s3.get_bucket_encryption(Bucket=transfer)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    deny = json.loads(s3.get_bucket_policy(Bucket=transfer)["Policy"])["Statement"]
+    assert [s["Condition"] for s in deny if s["Effect"] == "Deny"] == [{"Bool": {"aws:SecureTransport": "false"}}]
 
 
 def test_secrets_exist_and_never_reach_the_output(stack, client):

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.support.moto import REGION, MotoServer
-from tests.support.naming import log_bucket, media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, platform_name, static_bucket
 from tests.support.playbook import REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, writes
 from tests.support.secrets_stack import SecretsStack
@@ -36,6 +36,7 @@ NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 STATIC_BUCKET, MEDIA_BUCKET = static_bucket(PREFIX), media_bucket(PREFIX)
 LOG_BUCKET = log_bucket(PREFIX)
+TRANSFER_BUCKET = platform_name("ssm_transfer_bucket_name", PREFIX)  # admin_access both (inventories/local)
 INVENTORY = "inventories/local"
 # The prod inventory without its EC2 inventory plugin (which would query the account to list hosts).
 PROD_INVENTORY = "inventories/prod/hosts.yml"
@@ -110,6 +111,7 @@ def stack(secrets_stack: SecretsStack, tmp_path_factory: pytest.TempPathFactory)
     put_versions(s3, STATIC_BUCKET, "index.html")
     put_versions(s3, MEDIA_BUCKET, "recordings/interview-1.webm")
     put_versions(s3, LOG_BUCKET, f"alb/AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/access.log.gz")
+    s3.put_object(Bucket=TRANSFER_BUCKET, Key="i-0123456789abcdef0/AnsiballZ_setup.py", Body=b"left behind")
     return server
 
 
@@ -293,6 +295,11 @@ def test_network_compute_and_edge_are_gone(teardown, client):
     assert ec2.describe_flow_logs()["FlowLogs"] == []
     assert client("logs").describe_log_groups(logGroupNamePrefix=NAMES["flow_log_group"])["logGroups"] == []
     assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"] == NAMES["flow_log_role"]]
+    # Session Manager (inventories/local: admin_access both): the preferences, their log group and
+    # the transfer bucket (emptied first: a broken aws_ssm run leaves payloads behind).
+    preferences = client("ssm").list_documents(Filters=[{"Key": "Name", "Values": ["SSM-SessionManagerRunShell"]}])
+    assert preferences["DocumentIdentifiers"] == []
+    assert client("logs").describe_log_groups(logGroupNamePrefix=NAMES["ssm_session_log_group"])["logGroups"] == []
 
 
 def test_data_goes_after_final_snapshots_and_secrets_stay_recoverable(teardown, client):

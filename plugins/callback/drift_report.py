@@ -613,6 +613,23 @@ KINDS: dict[str, Kind] = {
         "",
         _VPC + "vpcs:search={name}",
     ),
+    # Session Manager's preferences (aws_compute, admin_access ssm or both): one document per account and region.
+    "ssm_session_preferences": Kind(
+        "AWS::SSM::Document",
+        ("@name",),
+        ("@name",),
+        (),
+        "arn:{partition}:ssm:{region}:{account}:document/{id}",
+        "https://{region}.console.aws.amazon.com/systems-manager/session-manager/preferences?region={region}",
+    ),
+    "log_group": Kind(
+        "AWS::Logs::LogGroup",
+        ("@name",),
+        ("@name",),
+        ("log_group.arn",),
+        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
+        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
+    ),
     # Skipped by a check run (no check mode): aws_drift_s3_bucket compares what they manage.
     "s3_lifecycle": _BUCKET,
     "s3_cors": _BUCKET,
