@@ -5,7 +5,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
-module: aws_unmanaged_resources
+module: aws_unmanaged_resources_info
 short_description: List what exists in an environment's scope on AWS but is not declared
 version_added: 1.0.0
 description:
@@ -134,7 +134,7 @@ extends_documentation_fragment:
 
 EXAMPLES = r"""
 - name: List what exists in the environment's scope but is not declared
-  aws_unmanaged_resources:
+  aws_unmanaged_resources_info:
     environment: dev
     vpc_id: vpc-0abc
     subnet_ids: [subnet-0a, subnet-0b]
@@ -164,6 +164,9 @@ unmanaged:
     description: {description: One line that says what it is., type: str}
     remove: {description: The AWS CLI command that removes it., type: str}
     declare: {description: Where in the inventory it would be declared., type: str}
+    lookup:
+      description: The name CloudTrail's events give it (or its parent), for the attribution.
+      type: str
   sample: [{"stage": "security", "kind": "security_group", "id": "sg-0123", "name": "by-hand",
             "description": "security group by-hand in vpc-0abc, not in table 4.4",
             "remove": "aws ec2 delete-security-group --group-id sg-0123 --region ap-northeast-1",
@@ -264,6 +267,7 @@ class Scan:
             "remove": remove,
             "declare": declare,
         }
+        item["lookup"] = cloudtrail_name(item)
         with self._lock:
             self.items.append(item)
 
@@ -276,6 +280,23 @@ class Scan:
 
     def allow_hint(self, item_id: str, kind: str) -> str:
         return f"or, if it is expected, add '{kind}:{item_id}' to drift_unmanaged_allow in {self.inventory}"
+
+
+# The ResourceName CloudTrail's events give each kind: the resource's own id, or its parent's.
+_BY_ARN = {"listener", "listener_rule", "target", "secret"}
+_BY_PARENT = {"security_group_attachment", "managed_policy", "inline_policy", "bucket_policy_statement"}
+_BY_PARENT |= {"origin", "behavior"}
+
+
+def cloudtrail_name(item: dict[str, Any]) -> str:
+    """What aws_drift_attribution_info looks up (LookupAttributes ResourceName) for an item."""
+    if item["kind"] in _BY_ARN and item.get("arn"):
+        return item["arn"]
+    if item["kind"] in _BY_PARENT:
+        return item["id"].split("/", 1)[0]
+    if item["kind"] == "record" and item.get("arn"):
+        return item["arn"].rsplit("/", 1)[-1]  # the hosted zone's id
+    return item["id"]
 
 
 # --- The readers: one function per scope, each run in the pool -----------------------------------
@@ -503,6 +524,7 @@ def scan_zone(scan: Scan) -> None:
         f"{_record_name(name)} {type_}"
         for name, _, type_ in (entry.rpartition(" ") for entry in scan.declared.get("records") or [])
     }
+    validated = {entry.split(" ", 1)[0] for entry in declared} | {apex}
     for record in records:
         name, type_ = _record_name(record["Name"]), record["Type"]
         if name == apex and type_ in ("NS", "SOA"):
@@ -510,12 +532,15 @@ def scan_zone(scan: Scan) -> None:
         if (
             type_ == "CNAME"
             and name.startswith("_")
-            and any(
-                str(value.get("Value", "")).rstrip(".").endswith("acm-validations.aws")
-                for value in record.get("ResourceRecords", [])
+            and (
+                name.split(".", 1)[1] in validated
+                or any(
+                    str(value.get("Value", "")).rstrip(".").endswith("acm-validations.aws")
+                    for value in record.get("ResourceRecords", [])
+                )
             )
         ):
-            continue  # ACM's DNS validation record
+            continue  # ACM's DNS validation record (of a declared name, or pointing at ACM)
         if f"{name} {type_}" in declared:
             continue
         target = (record.get("AliasTarget") or {}).get("DNSName") or ", ".join(

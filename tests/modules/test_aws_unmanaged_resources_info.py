@@ -1,4 +1,4 @@
-"""library/aws_unmanaged_resources.py against the moto server: a small declared environment (a VPC,
+"""library/aws_unmanaged_resources_info.py against the moto server: a small declared environment (a VPC,
 two subnets, two groups, one instance, the role, a bucket, a zone, a load balancer, a target group, a
 distribution, secrets, an alarm), then one out-of-band extra of each kind made with boto3, as someone
 at the console would: the scan names each extra and nothing declared, the allow-list hides the
@@ -7,13 +7,13 @@ and once through ansible-playbook in check mode. Seconds per test."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 
 import pytest
 
-from tests.support.playbook import REPO, run_playbook
+from tests.support.library_code import load_library_module
+from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 ENV = "test"
@@ -23,12 +23,7 @@ ZONE_NAME = "test.mensetsu.example.com"
 
 
 def load_module():
-    spec = importlib.util.spec_from_file_location(
-        "aws_unmanaged_resources", REPO / "library" / "aws_unmanaged_resources.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_library_module("aws_unmanaged_resources_info")
 
 
 def declared_environment(boto) -> dict:
@@ -393,7 +388,7 @@ def test_the_module_runs_in_check_mode_through_ansible(aws, boto, environment):
     arguments = {key: value for key, value in environment.items() if not key.startswith("_")}
     with aws.recording_requests() as requests:
         run = run_playbook(
-            "tests/modules/playbooks/aws_unmanaged_resources.yml",
+            "tests/modules/playbooks/aws_unmanaged_resources_info.yml",
             extra_vars={"scan": arguments},
             check=True,
             env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
