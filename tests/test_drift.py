@@ -495,7 +495,10 @@ def make_extras(client) -> dict[str, str]:
     found["inline_policy"] = f"{role}/debug"
 
     s3, media = client("s3"), buckets_by_purpose(client)["media"]
-    policy = json.loads(s3.get_bucket_policy(Bucket=media)["Policy"])
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=media)["Policy"])
+    except s3.exceptions.ClientError:  # NoSuchBucketPolicy: inventories/local has s3_deny_plain_http false
+        policy = {"Version": "2012-10-17", "Statement": []}
     partner = {"Sid": "PartnerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}
     partner |= {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{media}/*"}
     s3.put_bucket_policy(Bucket=media, Policy=json.dumps({**policy, "Statement": [*policy["Statement"], partner]}))
@@ -585,7 +588,10 @@ def remove_extras(client, found: dict[str, str]) -> None:
     s3, media = client("s3"), buckets_by_purpose(client)["media"]
     policy = json.loads(s3.get_bucket_policy(Bucket=media)["Policy"])
     policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "PartnerRead"]
-    s3.put_bucket_policy(Bucket=media, Policy=json.dumps(policy))
+    if policy["Statement"]:
+        s3.put_bucket_policy(Bucket=media, Policy=json.dumps(policy))
+    else:
+        s3.delete_bucket_policy(Bucket=media)
     route53 = client("route53", "us-east-1")
     zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
     change = {"Action": "DELETE", "ResourceRecordSet": STAGING_RECORD}
