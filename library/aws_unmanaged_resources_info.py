@@ -522,7 +522,7 @@ def scan_zone(scan: Scan) -> None:
     records = scan.pages(route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone)
     declared = {
         f"{_record_name(name)} {type_}"
-        for name, _, type_ in (entry.rpartition(" ") for entry in scan.declared.get("records") or [])
+        for name, _space, type_ in (entry.rpartition(" ") for entry in scan.declared.get("records") or [])
     }
     validated = {entry.split(" ", 1)[0] for entry in declared} | {apex}
     for record in records:
@@ -822,7 +822,7 @@ def allowed(item: dict[str, Any], patterns: list[str]) -> bool:
     """Whether an allow-list entry (id, or kind:id; wildcards) matches the item (by id, name or ARN)."""
     names = [str(value) for value in (item["id"], item.get("name"), item.get("arn")) if value]
     for pattern in patterns:
-        kind, _, ident = pattern.partition(":") if pattern.split(":", 1)[0] in STAGE_OF else ("", "", pattern)
+        kind, _colon, ident = pattern.partition(":") if pattern.split(":", 1)[0] in STAGE_OF else ("", "", pattern)
         if kind and kind != item["kind"]:
             continue
         if any(fnmatch.fnmatchcase(name, ident) for name in names) or any(name.endswith("/" + ident) for name in names):
@@ -838,7 +838,7 @@ def run_scan(params: dict[str, Any], clients: Callable[[str, str | None], Any], 
         scan.stages = set(params["stages"]) & set(STAGES)
     jobs = readers(scan)
     with ThreadPoolExecutor(max_workers=max(1, params.get("max_workers") or 8)) as pool:
-        futures = [pool.submit(job) for _, job in jobs]
+        futures = [pool.submit(job) for _scope, job in jobs]
         for future in futures:
             future.result()  # an error of any reader fails the scan (a failed comparison)
     items = sorted(scan.items, key=lambda item: (list(STAGES).index(item["stage"]), item["kind"], item["id"]))
