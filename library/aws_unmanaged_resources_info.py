@@ -555,7 +555,7 @@ def scan_zone(scan: Scan) -> None:
             f"aws route53 change-resource-record-sets --hosted-zone-id {zone} --change-batch "
             f"{shlex.quote(json.dumps(change, separators=(',', ':')))}",
             "roles/aws_dns writes the apex, www and api records only; "
-            f"{scan.allow_hint(name.rstrip('.') + ' ' + type_, 'record')}",
+            f"{scan.allow_hint(name.rstrip('.') + '*', 'record')}",
             name=name,
             arn=f"arn:{scan.partition}:route53:::hostedzone/{zone}",
         )
