@@ -92,6 +92,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+bucket:
+  description: The bucket's name.
+  returned: always
+  type: str
+declared_policy:
+  description: The declared policy as given (the unmanaged scan reads its statements); null when not compared.
+  returned: always
+  type: str
 resource:
   description: What was compared.
   returned: always
@@ -336,9 +344,17 @@ def main() -> None:
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())
     resource = f"s3://{module.params['name']}"
     if not bucket_exists(module, client):
-        module.exit_json(**drift_result(resource, [difference("bucket", "present", "absent")], exists=False))
+        module.exit_json(
+            **drift_result(resource, [difference("bucket", "present", "absent")], exists=False),
+            declared_policy=module.params["policy"],
+            bucket=module.params["name"],
+        )
     differences = [item for compare in COMPARISONS for item in compare(module, client)]
-    module.exit_json(**drift_result(resource, differences, exists=True))
+    module.exit_json(
+        **drift_result(resource, differences, exists=True),
+        declared_policy=module.params["policy"],
+        bucket=module.params["name"],
+    )
 
 
 if __name__ == "__main__":

@@ -43,6 +43,11 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+names:
+  description: The declared secrets' names (the drift run's unmanaged scan reads them).
+  returned: always
+  type: list
+  elements: str
 resource:
   description: What was compared.
   returned: always
@@ -117,7 +122,8 @@ def main() -> None:
         for declared in module.params["secrets"]
         for item in compare_secret(declared, describe(module, client, declared["name"]))
     ]
-    module.exit_json(**drift_result("secretsmanager", differences))
+    names = [declared["name"] for declared in module.params["secrets"]]
+    module.exit_json(**drift_result("secretsmanager", differences), names=names)
 
 
 if __name__ == "__main__":

@@ -515,6 +515,231 @@ def test_after_a_converge_the_playbook_alone_and_the_wrapper_exit_0_with_an_empt
     assert wrapped.report["status"] == "clean" and "No drift" in wrapped.markdown
 
 
+# --- What nobody declared (issue 20) -----------------------------------------------------------
+# On the stack the converge above left clean: one out-of-band extra of every kind the unmanaged scan
+# covers, made with boto3 as someone at the console would, all found by ONE drift run (a run costs
+# 30-60 s under load); then the allow-list with drift_notify on; then the extras removed: clean.
+
+
+@pytest.fixture(scope="module")
+def extras(client) -> dict[str, str]:
+    """kind -> the id the report must give the extra (made once, by the first test that needs them)."""
+    return make_extras(client)
+
+
+STAGING_RECORD = {
+    "Name": "staging.local.mensetsu.example.com.",
+    "Type": "CNAME",
+    "TTL": 300,
+    "ResourceRecords": [{"Value": "example.org"}],
+}
+
+
+def make_extras(client) -> dict[str, str]:
+    found: dict[str, str] = {}
+    ec2 = client("ec2")
+    vpc = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": [PREFIX]}])["Vpcs"][0]["VpcId"]
+    subnets = ec2.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [vpc]}])["Subnets"]
+    private = next(s["SubnetId"] for s in subnets if {"Key": "Tier", "Value": "private"} in s.get("Tags", []))
+    group = ec2.create_security_group(GroupName="by-hand", Description="made at the console", VpcId=vpc)["GroupId"]
+    found["security_group"] = group
+    filters = [{"Name": "tag:Role", "Values": ["app"]}, {"Name": "instance-state-name", "Values": ["running"]}]
+    app = ec2.describe_instances(Filters=filters)["Reservations"][0]["Instances"][0]
+    primary = next(i for i in app["NetworkInterfaces"] if i["Attachment"]["DeviceIndex"] == 0)
+    groups = [g["GroupId"] for g in primary["Groups"]]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=primary["NetworkInterfaceId"], Groups=[*groups, group])
+    found["security_group_attachment"] = f"{primary['NetworkInterfaceId']}/{group}"
+    extra = ec2.run_instances(ImageId=app["ImageId"], MinCount=1, MaxCount=1, SubnetId=private, InstanceType="t3.micro")
+    found["instance"] = extra["Instances"][0]["InstanceId"]
+    eni = ec2.create_network_interface(SubnetId=private, Description="debugging")["NetworkInterface"]
+    found["network_interface"] = eni["NetworkInterfaceId"]
+
+    iam, role = client("iam"), NAMES["app_role"]
+    iam.attach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    found["managed_policy"] = f"{role}/arn:aws:iam::aws:policy/ReadOnlyAccess"
+    statement = {"Effect": "Allow", "Action": "*", "Resource": "*"}
+    iam.put_role_policy(
+        RoleName=role,
+        PolicyName="debug",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
+    found["inline_policy"] = f"{role}/debug"
+
+    s3, media = client("s3"), buckets_by_purpose(client)["media"]
+    try:
+        policy = json.loads(s3.get_bucket_policy(Bucket=media)["Policy"])
+    except s3.exceptions.ClientError:  # NoSuchBucketPolicy: inventories/local has s3_deny_plain_http false
+        policy = {"Version": "2012-10-17", "Statement": []}
+    partner = {"Sid": "PartnerRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::210987654321:root"}}
+    partner |= {"Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{media}/*"}
+    s3.put_bucket_policy(Bucket=media, Policy=json.dumps({**policy, "Statement": [*policy["Statement"], partner]}))
+    found["bucket_policy_statement"] = f"{media}/PartnerRead"
+
+    route53 = client("route53", "us-east-1")
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
+    change = {"Action": "CREATE", "ResourceRecordSet": STAGING_RECORD}
+    route53.change_resource_record_sets(HostedZoneId=zone["Id"], ChangeBatch={"Changes": [change]})
+    found["record"] = "staging.local.mensetsu.example.com CNAME"
+
+    elb = client("elbv2")
+    balancer = elb.describe_load_balancers(Names=[NAMES["alb"]])["LoadBalancers"][0]["LoadBalancerArn"]
+    target_group = elb.describe_target_groups(Names=[NAMES["target_group"]])["TargetGroups"][0]["TargetGroupArn"]
+    forward = [{"Type": "forward", "TargetGroupArn": target_group}]
+    found["listener"] = elb.create_listener(
+        LoadBalancerArn=balancer, Protocol="HTTP", Port=8080, DefaultActions=forward
+    )["Listeners"][0]["ListenerArn"]
+    https = elb.describe_listeners(LoadBalancerArn=balancer)["Listeners"]
+    https_arn = next(listener["ListenerArn"] for listener in https if listener["Port"] == 443)
+    condition = [{"Field": "path-pattern", "Values": ["/admin/*"]}]
+    found["listener_rule"] = elb.create_rule(ListenerArn=https_arn, Priority=10, Conditions=condition, Actions=forward)[
+        "Rules"
+    ][0]["RuleArn"]
+    elb.register_targets(TargetGroupArn=target_group, Targets=[{"Id": found["instance"], "Port": 8000}])
+    found["target"] = f"{NAMES['target_group']}/{found['instance']}:8000"
+
+    cloudfront = client("cloudfront", "us-east-1")
+    summary = next(
+        d
+        for d in cloudfront.list_distributions()["DistributionList"]["Items"]
+        if d["Comment"] == f"{PREFIX} static site"
+    )
+    current = cloudfront.get_distribution_config(Id=summary["Id"])
+    config = current["DistributionConfig"]
+    legacy = {"Id": "legacy-api", "DomainName": "legacy.example.org"}
+    legacy["CustomOriginConfig"] = {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "https-only"}
+    config["Origins"] = {"Quantity": 2, "Items": [*config["Origins"]["Items"], legacy]}
+    behavior = {"PathPattern": "/legacy/*", "TargetOriginId": "legacy-api", "ViewerProtocolPolicy": "https-only"}
+    behavior["CachePolicyId"] = (
+        config["DefaultCacheBehavior"].get("CachePolicyId") or "658327ea-f89d-4fab-a63d-7e88639e58f6"
+    )
+    config["CacheBehaviors"] = {"Quantity": 1, "Items": [behavior]}
+    cloudfront.update_distribution(Id=summary["Id"], IfMatch=current["ETag"], DistributionConfig=config)
+    found["origin"] = f"{summary['Id']}/origin/legacy-api"
+    found["behavior"] = f"{summary['Id']}/behavior//legacy/*"
+
+    client("secretsmanager").create_secret(Name="mensetsu/local/copied-by-hand", SecretString="x")
+    found["secret"] = "mensetsu/local/copied-by-hand"
+
+    cloudwatch = client("cloudwatch")
+    cloudwatch.put_metric_alarm(
+        AlarmName="someones-alarm",
+        MetricName="Errors",
+        Namespace="Custom",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1.0,
+        ComparisonOperator="GreaterThanThreshold",
+        Tags=[{"Key": "Project", "Value": "mensetsu"}, {"Key": "Environment", "Value": "local"}],
+    )
+    found["alarm"] = "someones-alarm"
+    # moto 5.2.5 cannot tag a dashboard (AWS can): this one is the environment's by its name.
+    cloudwatch.put_dashboard(DashboardName=f"{PREFIX}-debug", DashboardBody=json.dumps({"widgets": []}))
+    found["dashboard"] = f"{PREFIX}-debug"
+    return found
+
+
+def remove_extras(client, found: dict[str, str]) -> None:
+    """Each extra removed the way its report item says (here with boto3)."""
+    ec2, elb = client("ec2"), client("elbv2")
+    eni, group = found["security_group_attachment"].split("/")
+    groups = [
+        g["GroupId"]
+        for g in ec2.describe_network_interfaces(NetworkInterfaceIds=[eni])["NetworkInterfaces"][0]["Groups"]
+    ]
+    ec2.modify_network_interface_attribute(NetworkInterfaceId=eni, Groups=[g for g in groups if g != group])
+    target_group = elb.describe_target_groups(Names=[NAMES["target_group"]])["TargetGroups"][0]["TargetGroupArn"]
+    elb.deregister_targets(TargetGroupArn=target_group, Targets=[{"Id": found["instance"], "Port": 8000}])
+    ec2.terminate_instances(InstanceIds=[found["instance"]])
+    ec2.delete_network_interface(NetworkInterfaceId=found["network_interface"])
+    ec2.delete_security_group(GroupId=group)
+    iam, role = client("iam"), NAMES["app_role"]
+    iam.detach_role_policy(RoleName=role, PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.delete_role_policy(RoleName=role, PolicyName="debug")
+    s3, media = client("s3"), buckets_by_purpose(client)["media"]
+    policy = json.loads(s3.get_bucket_policy(Bucket=media)["Policy"])
+    policy["Statement"] = [s for s in policy["Statement"] if s.get("Sid") != "PartnerRead"]
+    if policy["Statement"]:
+        s3.put_bucket_policy(Bucket=media, Policy=json.dumps(policy))
+    else:
+        s3.delete_bucket_policy(Bucket=media)
+    route53 = client("route53", "us-east-1")
+    zone = next(z for z in route53.list_hosted_zones()["HostedZones"] if z["Name"] == "local.mensetsu.example.com.")
+    change = {"Action": "DELETE", "ResourceRecordSet": STAGING_RECORD}
+    route53.change_resource_record_sets(HostedZoneId=zone["Id"], ChangeBatch={"Changes": [change]})
+    elb.delete_rule(RuleArn=found["listener_rule"])
+    elb.delete_listener(ListenerArn=found["listener"])
+    cloudfront = client("cloudfront", "us-east-1")
+    distribution = found["origin"].split("/", 1)[0]
+    current = cloudfront.get_distribution_config(Id=distribution)
+    config = current["DistributionConfig"]
+    config["Origins"]["Items"] = [o for o in config["Origins"]["Items"] if o["Id"] != "legacy-api"]
+    config["Origins"]["Quantity"] = len(config["Origins"]["Items"])
+    config["CacheBehaviors"] = {"Quantity": 0, "Items": []}
+    cloudfront.update_distribution(Id=distribution, IfMatch=current["ETag"], DistributionConfig=config)
+    client("secretsmanager").delete_secret(SecretId=found["secret"], ForceDeleteWithoutRecovery=True)
+    cloudwatch = client("cloudwatch")
+    cloudwatch.delete_alarms(AlarmNames=[found["alarm"]])
+    cloudwatch.delete_dashboards(DashboardNames=[found["dashboard"]])
+
+
+def test_every_kind_of_unmanaged_extra_is_named_with_its_way_out_and_nothing_is_written(server, reports, extras):
+    with server.recording_requests() as requests:
+        run = run_drift(server.env, reports)
+    assert run.returncode == 2, str(run)
+    assert writes(requests) == [], [str(r) for r in writes(requests)]
+    assert any(r.action == "LookupEvents" for r in requests), "the attribution asked CloudTrail (read-only)"
+    report = run.report
+    assert report["status"] == "drift" and report["unmanaged_count"] == len(report["unmanaged"])
+    found = {(item["kind"], item["id"]) for item in report["unmanaged"]}
+    assert set(extras.items()) <= found, (set(extras.items()) - found, json.dumps(report["unmanaged"], indent=1))
+    assert found == set(extras.items()), found - set(extras.items())
+    for item in report["unmanaged"]:
+        assert item["remove"].startswith("aws ") and "inventories/local/" in item["declare"], item
+        # The emulator has no LookupEvents: every item says why it has no attribution.
+        assert item["attribution"]["status"] == "unavailable", item["attribution"]
+        assert "moto 5.2.5 has no LookupEvents" in item["attribution"]["reason"], item["attribution"]
+    # The report leads with the stages, then the differences, then the unmanaged resources.
+    text = run.markdown
+    assert text.index("**By stage**") < text.index("# Unmanaged resources: local"), text[:3000]
+    for stage in ("security", "network", "compute", "iam", "storage", "dns", "edge", "secrets", "monitoring"):
+        assert f"- **{stage}**: " in text, stage
+        assert any(entry["stage"] == stage and entry["unmanaged"] for entry in report["stages"]), stage
+    if report["items"]:
+        assert text.index("**By stage**") < text.index("\n## ") < text.index("# Unmanaged resources")
+    for kind, ident in extras.items():
+        assert f"### {next(i['stage'] for i in report['unmanaged'] if i['kind'] == kind)}: {kind} {ident}" in text
+    stage_fix = next(e for e in report["stages"] if e["differences"]) if report["items"] else None
+    if stage_fix:
+        assert stage_fix["fix_command"] == f"{FIX} --tags {stage_fix['stage']}"
+    # The playbook's verdict (before the Markdown the wrapper prints) lists them before the differences.
+    verdict = run.stdout[run.stdout.rindex("UNMANAGED: ") :]
+    assert verdict.index("UNMANAGED: ") < verdict.index("DRIFT: "), verdict[:2000]
+
+
+def test_an_allow_listed_extra_is_not_reported_and_drift_notify_publishes_once(server, reports, extras):
+    allow = json.dumps(
+        {"drift_unmanaged_allow": ["secret:mensetsu/local/copied-*", extras["security_group"]], "drift_notify": True}
+    )
+    with server.recording_requests() as requests:
+        run = run_drift(server.env, reports, ("-e", allow))
+    assert run.returncode == 2, str(run)
+    reported = {(item["kind"], item["id"]) for item in run.report["unmanaged"]}
+    assert ("secret", extras["secret"]) not in reported and ("security_group", extras["security_group"]) not in reported
+    # The allowed group's attachment is expected with it (an entry matches an id's last part too).
+    assert ("security_group_attachment", extras["security_group_attachment"]) not in reported
+    assert ("alarm", extras["alarm"]) in reported and run.report["allowed_count"] == 3
+    published = writes(requests)
+    assert [(r.service, r.action) for r in published] == [("sns", "Publish")], [str(r) for r in published]
+
+
+def test_with_the_extras_removed_drift_is_clean_again(server, client, reports, extras):
+    remove_extras(client, extras)
+    run = run_drift_playbook(server.env, reports)
+    assert run.returncode == 0, str(run) + json.dumps(run.report.get("unmanaged"), indent=1, default=str)
+    assert run.report["status"] == "clean" and run.report["unmanaged"] == [] and run.report["items"] == []
+
+
 def test_a_failed_run_fails_and_never_reads_as_no_drift(reports):
     with closed_port() as port:  # held: no server started meanwhile can answer there
         env = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_MAX_ATTEMPTS": "1"}
@@ -810,3 +1035,102 @@ def test_the_markdown_puts_the_most_security_relevant_resource_first():
     assert callback.verdict_lines(report)[1].startswith(
         "  [critical] AWS::EC2::SecurityGroup sg-1 (app): ip_permissions"
     )
+
+
+def test_the_report_leads_with_the_stages_then_differences_then_unmanaged_with_their_attribution():
+    """A report with a difference and an unmanaged resource, each attributed the way CloudTrail's
+    events are (moto has no LookupEvents: the values are those of the Stubber test,
+    tests/modules/test_aws_drift_attribution_info.py): its order, its verdict lines, its schema."""
+    callback = load_callback()
+    context = {"account": "123456789012", "partition": "aws", "region": REGION}
+    group = callback.aws_identity(
+        "amazon.aws.ec2_security_group", {"group_id": "sg-1", "group_name": "app"}, context, {}
+    )
+    event = {
+        "time": "2026-12-05T23:09:09+00:00",
+        "event_name": "AuthorizeSecurityGroupIngress",
+        "principal_arn": "arn:aws:sts::123456789012:assumed-role/Admin/alice",
+        "source_ip": "203.0.113.7",
+        "user_agent": "console.ec2.amazonaws.com",
+        "event_source": "ec2.amazonaws.com",
+        "event_id": "id-1",
+    }
+    difference = {"attribute": "ip_permissions", "declared": [], "actual": ["tcp 22 from 0.0.0.0/0"]}
+    category, severity = callback.classify(group, difference)
+    item = {
+        **difference,
+        "identity": group,
+        "resource": callback.describe(group),
+        "task": "t",
+        "host": "localhost",
+        "stage": "security",
+        "category": category,
+        "severity": severity,
+        "attribution": {"status": "found", "reason": "", "events": [event]},
+    }
+    unmanaged = {
+        "stage": "secrets",
+        "kind": "secret",
+        "type": "AWS::SecretsManager::Secret",
+        "id": "mensetsu/dev/copied-by-hand",
+        "name": "mensetsu/dev/copied-by-hand",
+        "arn": "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:mensetsu/dev/copied-by-hand-AbCdEf",
+        "description": "secret mensetsu/dev/copied-by-hand",
+        "remove": "aws secretsmanager delete-secret --secret-id x --recovery-window-in-days 30 --region ap-northeast-1",
+        "declare": "api_key_secrets in inventories/dev/group_vars/all/",
+        "lookup": "arn:aws:secretsmanager:ap-northeast-1:123456789012:secret:mensetsu/dev/copied-by-hand-AbCdEf",
+        "attribution": {"status": "unavailable", "reason": "the caller may not read CloudTrail", "events": []},
+    }
+    report = {
+        "environment": "dev",
+        "status": "drift",
+        "started": "2026-12-06T00:00:00+00:00",
+        "finished": "2026-12-06T00:01:00+00:00",
+        "account": "123456789012",
+        "region": REGION,
+        "drift_count": 1,
+        "fix_command": "ansible-playbook site.yml -i inventories/dev",
+        "items": [item],
+        "unmanaged": [unmanaged],
+        "unmanaged_count": 1,
+        "allowed_count": 0,
+        "failures": [],
+        "json": "reports/r.json",
+        "markdown": "reports/r.md",
+    }
+    report["stages"] = callback.stage_summary(report)
+    validate_report(report)
+    assert report["stages"] == [
+        {
+            "stage": "security",
+            "differences": 1,
+            "unmanaged": 0,
+            "fix_command": f"{report['fix_command']} --tags security",
+        },
+        {
+            "stage": "secrets",
+            "differences": 0,
+            "unmanaged": 1,
+            "fix_command": f"{report['fix_command']} --tags secrets",
+        },
+    ]
+    text = callback.markdown(report)
+    order = [
+        text.index(mark)
+        for mark in ("**By stage**", "## critical: AWS::EC2::SecurityGroup sg-1", "# Unmanaged resources")
+    ]
+    assert order == sorted(order), text
+    assert (
+        "--tags security`" in text
+        and "- Last write: 2026-12-05T23:09:09+00:00 AuthorizeSecurityGroupIngress by " in text
+    )
+    assert "- Last write: the caller may not read CloudTrail" in text and f"`{unmanaged['remove']}`" in text
+    lines = callback.verdict_lines(report)
+    assert lines[0].startswith("UNMANAGED: 1 resources") and lines[2].startswith("DRIFT: 1 differences")
+    assert lines[-2] == "Fix: ansible-playbook site.yml -i inventories/dev"
+    only_unmanaged = {**report, "items": [], "drift_count": 0}
+    assert callback.verdict_lines(only_unmanaged)[2].startswith("DRIFT: 0 differences")
+    note = callback.notification(report)
+    assert note["subject"] == "Drift in dev: 1 differences, 1 unmanaged resources" and "reports/r.md" in note["message"]
+    with pytest.raises(AssertionError):
+        validate_report({**report, "unmanaged": [{**unmanaged, "remove": ""}]})  # no way out: refused

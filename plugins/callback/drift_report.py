@@ -55,6 +55,32 @@ from ansible.plugins.callback import CallbackBase
 # the playbooks/callback_plugins link)
 DRIFT_PLAYBOOK = Path(__file__).resolve().parents[2] / "playbooks" / "drift.yml"
 VERDICT_VAR = "drift_report_verdict"  # the play variable that marks drift.yml's last play
+# The play variable that marks the attribution play: the callback hands it the resources to look up.
+ATTRIBUTION_VAR = "drift_report_attribution"
+ATTRIBUTION_RESOURCES = "drift_attribution_resources"
+UNMANAGED_MODULE = "aws_unmanaged_resources_info"  # its `unmanaged` items are the report's own section
+ATTRIBUTION_MODULE = "aws_drift_attribution_info"  # its `attribution` answers go to every item
+# The stage (the tag of site.yml that converges it) of each role's differences.
+ROLE_STAGES = {
+    "aws_network": "network",
+    "aws_security_groups": "security",
+    "aws_iam": "iam",
+    "aws_secrets": "secrets",
+    "aws_data": "data",
+    "aws_storage": "storage",
+    "aws_dns": "dns",
+    "aws_certificates": "certificates",
+    "aws_edge": "edge",
+    "aws_compute": "compute",
+    "aws_monitoring": "monitoring",
+    "aws_budget": "budget",
+    "base": "base",
+    "python": "python",
+    "fastapi_service": "app",
+}
+STAGE_ORDER = (*dict.fromkeys(ROLE_STAGES.values()), "other")
+# CloudTrail's ResourceName of a resource: its ARN for these services, its id (or name) otherwise.
+LOOKUP_BY_ARN = ("AWS::ElasticLoadBalancingV2::", "AWS::SecretsManager::", "AWS::CertificateManager::", "AWS::SNS::")
 CONTEXT_FACT = "drift_report_context"  # {account, partition, region}: set by drift.yml's first AWS task
 HIDDEN = "(hidden: no_log)"
 NO_DIFF = "(the module reports a change but not which attribute)"
@@ -893,10 +919,42 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
     ]
 
 
+def stage_summary(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """One entry per stage with something to act on: its differences, its unmanaged resources, and
+    the command that converges it (the differences; an unmanaged resource is removed or declared)."""
+    stages: dict[str, dict[str, Any]] = {}
+    base = str(report.get("fix_command") or "")
+    for item in report.get("items", []):
+        stage = item.get("stage") or "other"
+        stages.setdefault(stage, {"stage": stage, "differences": 0, "unmanaged": 0})["differences"] += 1
+    for item in report.get("unmanaged", []):
+        stages.setdefault(item["stage"], {"stage": item["stage"], "differences": 0, "unmanaged": 0})["unmanaged"] += 1
+    for entry in stages.values():
+        entry["fix_command"] = f"{base} --tags {entry['stage']}" if entry["stage"] != "other" else base
+    order = {stage: index for index, stage in enumerate(STAGE_ORDER)}
+    return sorted(stages.values(), key=lambda entry: (order.get(entry["stage"], len(order)), entry["stage"]))
+
+
+def attribution_text(attribution: dict[str, Any] | None) -> str:
+    """Who wrote last, in one line: the newest write event, or why there is none."""
+    if not attribution:
+        return "not looked up"
+    events = attribution.get("events") or []
+    if not events:
+        return str(attribution.get("reason") or attribution.get("status") or "unknown")
+    latest = events[0]
+    text = (
+        f"{latest.get('time')} {latest.get('event_name')} by {latest.get('principal_arn')} "
+        f"from {latest.get('source_ip')} ({latest.get('user_agent')})"
+    )
+    return text + (f", and {len(events) - 1} earlier write(s)" if len(events) > 1 else "")
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Drift report: {report['environment']}", ""]
     lines.append(f"- Run: {report['started']} to {report['finished']} (UTC), status **{report['status']}**")
     groups = resource_groups(report["items"])
+    unmanaged = report.get("unmanaged") or []
     if report["status"] == "failed":
         lines.append("- The run itself failed: this report does NOT say there is no drift. Failures:")
         lines += [f"  - `{item['host']}` {item['task']}: {item['message']}" for item in report["failures"]]
@@ -905,8 +963,25 @@ def markdown(report: dict[str, Any]) -> str:
             f"- {len(report['items'])} differences in {len(groups)} resources, most security-relevant first; "
             f"a converge fixes them: `{report['fix_command']}`"
         )
-    else:
+    elif not unmanaged:
         lines.append("- No drift: the platform matches its declaration.")
+    if unmanaged:
+        lines.append(
+            f"- {len(unmanaged)} unmanaged resources: in the environment's scope, declared nowhere; a converge "
+            "does not remove them: remove each with its command, declare it, or allow it (`drift_unmanaged_allow`)"
+        )
+    if report.get("allowed_count"):
+        lines.append(f"- {report['allowed_count']} undeclared resources are allow-listed (`drift_unmanaged_allow`)")
+    stages = stage_summary(report)
+    if stages and report["status"] != "failed":
+        lines += ["", "**By stage** (what needs action, and the command that converges the stage):", ""]
+        for entry in stages:
+            counts = []
+            if entry["differences"]:
+                counts.append(f"{entry['differences']} differences: `{entry['fix_command']}`")
+            if entry["unmanaged"]:
+                counts.append(f"{entry['unmanaged']} unmanaged: remove or declare each (below)")
+            lines.append(f"- **{entry['stage']}**: " + "; ".join(counts))
     for group in groups:
         identity = group["identity"]
         lines += ["", f"## {group['severity']}: {group['resource']}", ""]
@@ -925,6 +1000,8 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append("- " + ", ".join(facts))
         tasks = sorted({item["task"] for item in group["items"]})
         lines.append("- Managed by: " + "; ".join(f"`{task}`" for task in tasks))
+        if group["items"][0].get("attribution") is not None and identity.get("type") != "host":
+            lines.append(f"- Last write: {attribution_text(group['items'][0]['attribution'])}")
         lines += ["", "| Severity | Category | Attribute | Declared | Actual |", "|---|---|---|---|---|"]
         for item in group["items"]:
             cells = [
@@ -935,6 +1012,15 @@ def markdown(report: dict[str, Any]) -> str:
                 _cell(item["actual"]),
             ]
             lines.append("| " + " | ".join(cells) + " |")
+    if unmanaged:
+        # A heading of its own level: the differences' sections are the `## ` ones.
+        lines += ["", f"# Unmanaged resources: {report['environment']}"]
+        for item in unmanaged:
+            lines += ["", f"### {item['stage']}: {item['kind']} {item['id']}", ""]
+            lines.append(f"- {item['description']}" + (f" (ARN `{item['arn']}`)" if item.get("arn") else ""))
+            lines.append(f"- Remove: `{item['remove']}`")
+            lines.append(f"- Or declare it: {item['declare']}")
+            lines.append(f"- Last write: {attribution_text(item.get('attribution'))}")
     lines += ["", f"Machine-readable: `{report['json']}`", ""]
     return "\n".join(lines)
 
@@ -945,6 +1031,39 @@ def _cell(value: Any, limit: int = 200) -> str:
     return f"`{text[:limit]}{'...' if len(text) > limit else ''}`"
 
 
+def notification(report: dict[str, Any]) -> dict[str, str]:
+    """What drift_notify publishes to the alert topic: a subject (SNS: at most 100 characters) and
+    the summary by stage with the report's path."""
+    subject = (
+        f"Drift in {report.get('environment')}: {report.get('drift_count', 0)} differences, "
+        f"{len(report.get('unmanaged', []))} unmanaged resources"
+    )
+    lines = [subject + f" (run {report.get('started')} UTC)", ""]
+    for entry in stage_summary(report):
+        counts = [f"{entry['differences']} differences"] if entry["differences"] else []
+        counts += [f"{entry['unmanaged']} unmanaged"] if entry["unmanaged"] else []
+        fix = f"; fix: {entry['fix_command']}" if entry["differences"] else ""
+        lines.append(f"- {entry['stage']}: {', '.join(counts)}{fix}")
+    lines += ["", f"Report: {report.get('markdown')} and {report.get('json')}"]
+    return {"subject": subject[:100], "message": "\n".join(lines)}
+
+
+def unmanaged_key(item: dict[str, Any]) -> str:
+    """The attribution key of an unmanaged item."""
+    return f"unmanaged {item['kind']} {item['id']}"
+
+
+def unmanaged_lines(report: dict[str, Any]) -> list[str]:
+    """The unmanaged resources, one line each, before the differences (the verdict's last lines
+    stay the differences and the fix)."""
+    unmanaged = report.get("unmanaged") or []
+    if not unmanaged:
+        return []
+    lines = [f"UNMANAGED: {len(unmanaged)} resources in the environment's scope that nobody declared:"]
+    lines += [f"  [{item['stage']}] {item['kind']} {item['id']}: {item['description']}" for item in unmanaged]
+    return lines
+
+
 def verdict_lines(report: dict[str, Any]) -> list[str]:
     """The run's last lines: what an operator (or a scheduler's log) needs without the report."""
     if report["status"] == "failed":
@@ -952,9 +1071,16 @@ def verdict_lines(report: dict[str, Any]) -> list[str]:
         lines += [f"  {item['host'] or '-'} | {item['task'] or '-'}: {item['message']}" for item in report["failures"]]
         lines.append("Fix the run (credentials, API errors, unreachable hosts) and run it again.")
     elif report["status"] == "drift":
-        lines = [f"DRIFT: {report['drift_count']} differences between the declaration and the platform:"]
-        lines += [f"  {line}" for line in summary_lines(report)]
-        lines.append(f"Fix: {report['fix_command']}")
+        lines = unmanaged_lines(report)
+        if report["items"]:
+            lines.append(f"DRIFT: {report['drift_count']} differences between the declaration and the platform:")
+            lines += [f"  {line}" for line in summary_lines(report)]
+            lines.append(f"Fix: {report['fix_command']}")
+        else:
+            lines.append("DRIFT: 0 differences; the unmanaged resources above are in the environment's scope.")
+            lines.append(
+                "Fix: remove each with its command (the report), declare it, or allow it (drift_unmanaged_allow)"
+            )
     else:
         lines = ["NO DRIFT: the platform matches its declaration."]
     lines.append(f"Report: {report['json']} and {report['markdown']}")
@@ -981,6 +1107,10 @@ class CallbackModule(CallbackBase):
         self.verdict_started = False
         self.report: dict[str, Any] | None = None
         self.pending: list[tuple[dict[str, Any], str, dict[str, Any]]] = []
+        self.unmanaged: list[dict[str, Any]] = []
+        self.allowed_count = 0
+        self.attribution: dict[str, dict[str, Any]] = {}
+        self.attribution_ran = False
 
     def v2_playbook_on_start(self, playbook: Any) -> None:
         self.active = Path(playbook._file_name).resolve() == DRIFT_PLAYBOOK
@@ -993,6 +1123,10 @@ class CallbackModule(CallbackBase):
             sources = [source for source in (inventory._sources if inventory else []) if source]
             if sources:
                 self.inventory_name = Path(sources[0].rstrip("/")).name
+        if (play.vars or {}).get(ATTRIBUTION_VAR) is True and not self.verdict_started:
+            # Everything is compared: name the resources and hand the play what to look up.
+            self.name_resources()
+            play.vars[ATTRIBUTION_RESOURCES] = self.lookups()
         if (play.vars or {}).get(VERDICT_VAR) is True and not self.verdict_started:
             # The verdict play: everything is compared. Write the report and hand the play its result.
             self.verdict_started = True
@@ -1004,7 +1138,43 @@ class CallbackModule(CallbackBase):
         return self.get_option("environment") or self.inventory_name or "unknown"
 
     def status(self) -> str:
-        return "failed" if self.failures else "drift" if self.items else "clean"
+        return "failed" if self.failures else "drift" if self.items or self.unmanaged else "clean"
+
+    def lookups(self) -> list[dict[str, str]]:
+        """The CloudTrail lookups of the attribution play: one per AWS resource with a difference
+        (its ARN for the services whose events name it so, its id otherwise), one per unmanaged item."""
+        found: dict[str, str] = {}
+        for item in self.items:
+            identity = item.get("identity") or {}
+            if identity.get("type") in (None, "host", "unknown") or not identity.get("id"):
+                continue
+            by_arn = str(identity["type"]).startswith(LOOKUP_BY_ARN) and identity.get("arn")
+            value = identity["arn"] if by_arn else str(identity["id"]).split(" ", 1)[0].split("/", 1)[0]
+            found.setdefault(item["resource"], value)
+        for item in self.unmanaged:
+            found.setdefault(unmanaged_key(item), item.get("lookup") or item["id"])
+        return [{"key": key, "lookup": value} for key, value in found.items()]
+
+    def attach_attribution(self) -> None:
+        """Every item gets the attribution of its resource, or why it has none."""
+        missing = {
+            "status": "unavailable",
+            "reason": "not looked up: the attribution play did not run"
+            if not self.attribution_ran
+            else "not looked up",
+            "events": [],
+        }
+        for item in self.items:
+            if (item.get("identity") or {}).get("type") == "host":
+                item["attribution"] = {
+                    "status": "unavailable",
+                    "reason": "a host's file or service: CloudTrail records AWS API calls only",
+                    "events": [],
+                }
+            else:
+                item["attribution"] = self.attribution.get(item["resource"], missing)
+        for item in self.unmanaged:
+            item["attribution"] = self.attribution.get(unmanaged_key(item), missing)
 
     def _record(self, result: Any, item_result: dict[str, Any], index: int | None) -> None:
         task = result._task
@@ -1021,8 +1191,10 @@ class CallbackModule(CallbackBase):
         name = task.get_name().strip()
         managed_by = f"{name} [{label}]" if label is not None else name
         host = result._host.get_name()
+        role = task._role.get_name() if getattr(task, "_role", None) else ""
+        stage = ROLE_STAGES.get(role, "other")
         for item in result_items(item_result, action):
-            entry = {"task": managed_by, "host": host, **item}
+            entry = {"task": managed_by, "host": host, "stage": stage, **item}
             if entry.get("secret"):
                 entry["note"] = "a secret or a no_log setting differs; its values are never reported"
             # Named when the report is written: a later read-only task may have returned the ARN
@@ -1074,6 +1246,14 @@ class CallbackModule(CallbackBase):
             return
         data = result._result
         action = getattr(result._task, "resolved_action", None) or result._task.action
+        if module_key(action) == UNMANAGED_MODULE and isinstance(data.get("unmanaged"), list):
+            self.unmanaged += [dict(item) for item in data["unmanaged"]]
+            self.allowed_count += len(data.get("allowed") or [])
+            return
+        if module_key(action) == ATTRIBUTION_MODULE and isinstance(data.get("attribution"), dict):
+            self.attribution.update(data["attribution"])
+            self.attribution_ran = True
+            return
         if isinstance((data.get("ansible_facts") or {}).get(CONTEXT_FACT), dict):
             self.context = {key: str(value) for key, value in data["ansible_facts"][CONTEXT_FACT].items()}
         if isinstance(data.get("results"), list):
@@ -1128,15 +1308,19 @@ class CallbackModule(CallbackBase):
             "drift_count": report["drift_count"],
             "resource_count": len({item["resource"] for item in self.items}),
             "differences": summary_lines(report),
+            "unmanaged_count": len(report.get("unmanaged", [])),
+            "unmanaged": [line.strip() for line in unmanaged_lines(report)[1:]],
             "failures": [f"{item['host']} | {item['task']}: {item['message']}" for item in self.failures],
             "fix_command": report["fix_command"],
             "json": report["json"],
             "markdown": report["markdown"],
             "verdict": "\n".join(verdict_lines(report)),
+            "notification": notification(report),
         }
 
     def write_report(self, status: str) -> None:
         self.name_resources()
+        self.attach_attribution()
         finished = datetime.datetime.now(datetime.UTC)
         stamp = self.started.strftime("%Y%m%dT%H%M%SZ")
         directory = Path(self.get_option("report_dir"))
@@ -1152,13 +1336,20 @@ class CallbackModule(CallbackBase):
             "drift_count": len(self.items),
             "fix_command": f"ansible-playbook site.yml -i inventories/{self.environment}",
             "items": self.items,
+            "unmanaged": self.unmanaged,
+            "unmanaged_count": len(self.unmanaged),
+            "allowed_count": self.allowed_count,
             "failures": self.failures,
             "json": str(base.with_suffix(".json")),
             "markdown": str(base.with_suffix(".md")),
         }
+        self.report["stages"] = stage_summary(self.report)
         base.with_suffix(".json").write_text(json.dumps(self.report, indent=2, sort_keys=True, default=str) + "\n")
         base.with_suffix(".md").write_text(markdown(self.report))
         latest = os.environ.get("DRIFT_REPORT_POINTER")
         if latest:
             Path(latest).write_text(str(base.with_suffix(".json")) + "\n")
-        self._display.display(f"Drift report ({status}, {len(self.items)} differences): {base}.json and .md")
+        self._display.display(
+            f"Drift report ({status}, {len(self.items)} differences, {len(self.unmanaged)} unmanaged): "
+            f"{base}.json and .md"
+        )
