@@ -592,15 +592,6 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:cloudwatch:{region}:{account}:alarm:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#alarmsV2:alarm/{id}",
     ),
-    # A log group (the database's exported logs); the ARN without DescribeLogGroups' trailing ":*".
-    "cloudwatchlogs_log_group": Kind(
-        "AWS::Logs::LogGroup",
-        ("log_group_name", "@log_group_name"),
-        ("log_group_name", "@log_group_name"),
-        (),
-        "arn:{partition}:logs:{region}:{account}:log-group:{id}",
-        "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
-    ),
     # A dashboard's ARN has no region (arn:aws:cloudwatch::<account>:dashboard/<name>); its console
     # page is the region's CloudWatch.
     "cloudwatch_dashboard": Kind(
