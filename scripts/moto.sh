@@ -19,7 +19,7 @@ answers() { curl -fs -o /dev/null --max-time 5 "${endpoint}/moto-api/config"; }
 running_pid() {
   [[ -f $pidfile ]] || return 1
   local pid; pid=$(<"$pidfile")
-  [[ -d /proc/$pid ]] && grep -q moto_server "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
+  [[ -d /proc/$pid ]] && grep -q tests.support.moto_aws "/proc/$pid/cmdline" 2>/dev/null && echo "$pid"
 }
 
 case "${1:-}" in
@@ -35,7 +35,7 @@ case "${1:-}" in
     fi
     MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=${MOTO_ACM_VALIDATION_WAIT:-2} \
       MOTO_RECORDER_FILEPATH="$PWD/.demo/moto_recording" \
-      setsid .venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 < /dev/null &
+      setsid .venv/bin/python -m tests.support.moto_aws -H 127.0.0.1 -p "$port" >"$logfile" 2>&1 < /dev/null &
     echo $! >"$pidfile"
     for _ in $(seq 300); do answers && break; sleep 0.1; done
     answers || { echo "moto: did not answer; see $logfile" >&2; exit 1; }

@@ -158,13 +158,12 @@ def _start_moto(port: int, workdir: Path, controlled: bool, attempt: int) -> Mot
         "MOTO_RECORDER_FILEPATH": str(recording),
     }
     env.pop("MOTO_ENABLE_RECORDING", None)
-    server_bin = Path(sys.executable).with_name("moto_server")
-    command = [str(server_bin)]
-    if controlled:
-        command = [sys.executable, "-m", "tests.support.moto_control"]
+    # moto's server as AWS answers where they differ (tests/support/moto_aws.py), or that and the
+    # routes through which a test changes what AWS would change by itself.
+    module = "tests.support.moto_control" if controlled else "tests.support.moto_aws"
     process = subprocess.Popen(
-        [*command, "-H", "127.0.0.1", "-p", str(port)],
-        cwd=REPO if controlled else None,
+        [sys.executable, "-m", module, "-H", "127.0.0.1", "-p", str(port)],
+        cwd=REPO,
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

@@ -28,6 +28,8 @@ from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_
 from moto.ssm.models import Parameter, ssm_backends
 from werkzeug.serving import run_simple
 
+import tests.support.moto_aws  # noqa: F401 - moto answering as AWS does where they differ
+
 ACCOUNT = "123456789012"
 _rules: list[dict[str, Any]] = []
 _lock = threading.Lock()
