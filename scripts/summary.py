@@ -21,6 +21,7 @@ from pathlib import Path
 
 import boto3
 import jinja2
+from ansible.plugins.filter.core import FilterModule as AnsibleCoreFilters
 from botocore.exceptions import BotoCoreError, ClientError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -52,7 +53,10 @@ class Reader:
         """A name template of the inventory (group_vars/all/naming.yml, or the operator's own name)
         for the account the credentials belong to, as a run names it."""
         context = {**self.settings, "name_prefix": self.prefix, "aws_account_id": self.account_id}
-        return jinja2.Environment().from_string(str(template)).render(context)
+        environment = jinja2.Environment()
+        # The inventory's templates use Ansible's filters (cloudtrail_enabled: `... | bool`).
+        environment.filters.update(AnsibleCoreFilters().filters())
+        return environment.from_string(str(template)).render(context)
 
     def bucket_name(self, variable: str) -> str:
         return self.render(self.settings[variable])

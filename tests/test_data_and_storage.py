@@ -23,7 +23,7 @@ pytestmark = pytest.mark.stack  # converges several stages of provision.yml: not
 
 PREFIX = "mensetsu-local"
 NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
-STAGES = ("--tags", "network,security,secrets,data,storage")
+STAGES = ("--tags", "network,logs,security,secrets,data,storage")  # storage logs to the logs stage's bucket
 OTHER_ACCOUNT = "111122223333"
 
 

@@ -300,7 +300,7 @@ def test_a_first_run_reads_the_inventory_again_after_provisioning_and_waits_for_
         "site.yml",
         env=env,
         extra_vars={"app_hosts_ssh_timeout": 3},
-        args=("--tags", "network,security,iam,certificates,compute,app"),
+        args=("--tags", "network,logs,security,iam,certificates,compute,app"),
     )
     # No SSH server answers at the recorded address: the new host is found, then waited for.
     assert run.returncode != 0, str(run)

@@ -194,7 +194,9 @@ def test_exactly_one_of_each_resource(chain: Chain):
     assert len(instances) == 1 and tag_map(instances[0]).get("Role") == "app", instances
 
     iam = client("iam")
-    assert [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)] == [NAMES["app_role"]]
+    assert sorted(r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(PREFIX)) == sorted(
+        [NAMES["app_role"], NAMES["flow_log_role"]]
+    )
     profiles = iam.list_instance_profiles()["InstanceProfiles"]
     assert [p["InstanceProfileName"] for p in profiles] == [NAMES["app_role"]]
     assert [r["RoleName"] for r in profiles[0]["Roles"]] == [NAMES["app_role"]], "app hosts without credentials"
