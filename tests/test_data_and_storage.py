@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import MOTO_ACCOUNT, media_bucket, names, static_bucket
+from tests.support.naming import MOTO_ACCOUNT, log_bucket, media_bucket, names, static_bucket
 from tests.support.playbook import PlaybookRun, run_playbook
 from tests.support.requests import writes
 
@@ -100,8 +100,8 @@ def test_the_account_blocks_public_access_to_every_bucket(stack: MotoServer) -> 
 
 def test_the_bucket_names_carry_the_account_id(stack: MotoServer) -> None:
     names = sorted(bucket["Name"] for bucket in stack.client("s3").list_buckets()["Buckets"])
-    assert len(names) == 2 and all(name.endswith(f"-{MOTO_ACCOUNT}") for name in names), names
-    assert names == sorted([static_bucket(PREFIX), media_bucket(PREFIX)])
+    assert len(names) == 3 and all(name.endswith(f"-{MOTO_ACCOUNT}") for name in names), names
+    assert names == sorted([static_bucket(PREFIX), media_bucket(PREFIX), log_bucket(PREFIX)])
 
 
 def test_after_an_automatic_minor_upgrade_the_rerun_changes_nothing(stack: MotoServer) -> None:
