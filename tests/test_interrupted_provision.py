@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
-from tests.support.naming import media_bucket, names, static_bucket
+from tests.support.naming import log_bucket, media_bucket, names, platform_name, static_bucket
 from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO, PlaybookRun, run_playbook
 from tests.support.requests import AwsRequest, read_new_requests, writes
 
@@ -207,7 +207,9 @@ def test_exactly_one_of_each_resource(chain: Chain):
     groups = client("elasticache").describe_replication_groups()["ReplicationGroups"]
     assert [g["ReplicationGroupId"] for g in groups] == [NAMES["redis"]]
     buckets = sorted(b["Name"] for b in client("s3").list_buckets()["Buckets"])
-    assert buckets == sorted([media_bucket(PREFIX), static_bucket(PREFIX)])
+    # the log bucket and, with inventories/local's admin_access both, the aws_ssm transfer bucket
+    transfer = platform_name("ssm_transfer_bucket_name", PREFIX)
+    assert buckets == sorted([media_bucket(PREFIX), static_bucket(PREFIX), log_bucket(PREFIX), transfer])
 
     route53 = client("route53", "us-east-1")
     assert [z["Name"] for z in route53.list_hosted_zones()["HostedZones"]] == ["local.mensetsu.example.com."]
