@@ -65,22 +65,24 @@ STACK_GROUPS: dict[str, str] = {
 # one long file does not start last and bound the run (xdist's own order is by number of tests,
 # which put the 9-minute end-to-end file in the middle). A scope not listed counts as short.
 SCOPE_SECONDS: dict[str, float] = {
-    # From a fresh-clone `make test` on the quiet machine (2026-12-06, --durations=60): a file's setup
-    # and calls added up.
-    "tests/test_e2e.py": 590,  # boots the hosts, installs PostgreSQL, Redis, the app; drift and converges
-    "tests/test_interrupted_provision.py": 360,  # six killed runs in a chain, then two whole runs
-    "tests/test_drift.py": 360,  # two site.yml runs, two whole drift runs and five partial ones
-    "stack:secrets-then-teardown": 240,  # a -vvv provision, a drift run, the summary; five teardown runs
-    "tests/test_later_runs.py": 225,  # six playbook runs on its own stack
-    "tests/test_naming.py": 175,  # a whole stack provisioned, drifted and torn down once
-    "tests/test_first_run.py": 160,
-    "tests/test_provision.py": 140,  # three site.yml runs
-    "tests/test_provision_order.py": 120,
-    "tests/test_data_and_storage.py": 110,  # three runs of five stages
-    "tests/test_bad_input.py::TestCorpusShard0": 95,  # half the corpus: ~90 short runs, 4 at a time
-    "tests/test_bad_input.py::TestCorpusShard1": 95,
-    "tests/test_publish_static.py": 70,
-    "tests/test_monitoring.py": 50,
+    # From the fresh-clone `make test` of main at ff5cbfe on the quiet machine (2026-12-06, three workers,
+    # molecule and lint beside them, --durations=40: a file's setup and calls of 26 s or more added up;
+    # test_publish_static from the run before, with --durations=80).
+    "tests/test_e2e.py": 1000,  # boots the hosts, installs PostgreSQL, Redis, the app; drift and converges
+    "tests/test_drift.py": 970,  # two site.yml runs, eleven drift runs (alone and through scripts/drift.sh)
+    "tests/test_interrupted_provision.py": 560,  # six killed runs in a chain, then two whole runs
+    "stack:secrets-then-teardown": 400,  # a -vvv provision, a drift run, the summary; five teardown runs
+    "tests/test_later_runs.py": 340,  # six playbook runs on its own stack
+    "tests/test_provision.py": 265,  # three site.yml runs
+    "tests/test_naming.py": 255,  # a whole stack provisioned, drifted and torn down once
+    "tests/test_data_and_storage.py": 220,  # three runs of five stages
+    "tests/test_first_run.py": 200,
+    "tests/test_provision_order.py": 195,
+    "tests/test_bad_input.py::TestCorpusShard1": 155,  # half the corpus: ~90 short runs, 4 at a time
+    "tests/test_publish_static.py": 150,
+    "tests/test_bad_input.py::TestCorpusShard0": 135,
+    "tests/test_admin_access.py": 90,
+    "tests/test_monitoring.py": 60,
 }
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tests.support.drift import run_drift_playbook
 from tests.support.naming import names, platform_name
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import REPO, json_document, run_playbook
 
 NAMES = names("mensetsu-local")
 SSM = {"admin_access": "ssm"}
@@ -80,8 +80,7 @@ def connection_of_an_app_host(tmp_path: Path, admin_access: str) -> dict:
     env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1", "PATH": ""}
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
-    start = done.stdout.index("{")
-    report = json.JSONDecoder().raw_decode(done.stdout[start:])[0]
+    report = json_document(done.stdout)
     return report["plays"][0]["tasks"][0]["hosts"]["mensetsu-dev-app-1"]["msg"]
 
 

@@ -9,16 +9,13 @@ after MOTO_ACM_VALIDATION_WAIT=1 s.
 from __future__ import annotations
 
 import importlib.util
-import json
-import re
 
 import pytest
 
-from tests.support.playbook import REPO, PlaybookRun, run_playbook
+from tests.support.playbook import JSON_OUTPUT, REPO, run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/acm_certificate_request.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 DOMAIN = "interview.example.com"
 NAMES = [DOMAIN, f"www.{DOMAIN}"]
 CLOUDFRONT = {
@@ -32,17 +29,7 @@ CLOUDFRONT = {
 def run_module(acm: dict, check: bool = False) -> dict:
     """Run the playbook; return the module's registered result with the play's recap as `stats`."""
     run = run_playbook(PLAYBOOK, extra_vars={"acm": acm}, check=check, diff=True, env=JSON_OUTPUT)
-    return task_result(run)
-
-
-def task_result(run: PlaybookRun) -> dict:
-    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][-1]["hosts"]["localhost"]["acm_result"]
-    result["stats"] = document["stats"]["localhost"]
-    assert result["stats"]["failures"] == 0, run
-    return result
+    return task_result_json(run, task=-1, register="acm_result")
 
 
 def certificates(acm_client) -> list[dict]:

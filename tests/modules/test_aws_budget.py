@@ -10,16 +10,14 @@ could not compare subscribers.
 
 from __future__ import annotations
 
-import json
-import re
-
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
+from tests.support.playbook import run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/aws_budget.yml"
 # The json callback prints each task's result; one attempt per call: moto answers the calls it lacks with
 # HTTP 500, which botocore would otherwise retry with back-off for seconds.
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "AWS_MAX_ATTEMPTS": "1"}
+JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "mensetsu-test-monthly"
 ACCOUNT = "123456789012"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
@@ -39,13 +37,7 @@ BUDGET = {
 def run_module(check: bool = False, **variables: object) -> dict:
     """Run the playbook with budget_* variables; return the task's result (with the play's recap as `stats`)."""
     run = run_playbook(PLAYBOOK, extra_vars={"budget_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    result["stats"] = document["stats"]["localhost"]
-    assert result["stats"]["failures"] == 0, run
-    return result
+    return task_result_json(run)
 
 
 def budgets(client) -> list[dict]:

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.support.library_code import load_library_module
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT, run_playbook, task_result_json
 from tests.support.requests import writes
 
 ENV = "test"
@@ -391,12 +391,10 @@ def test_the_module_runs_in_check_mode_through_ansible(aws, boto, environment):
             "tests/modules/playbooks/aws_unmanaged_resources_info.yml",
             extra_vars={"scan": arguments},
             check=True,
-            env={"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"},
+            env=JSON_OUTPUT,
         )
     assert run.returncode == 0, str(run)
-    start = re.search(r"^\{", run.output, re.M)
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    result = task_result_json(run)
     assert result["changed"] is False and result["requests"] > 0
     assert {(item["kind"], item["id"]) for item in result["unmanaged"]} == set(extras.items())
     assert writes(requests) == [], [str(r) for r in writes(requests)]

@@ -6,28 +6,18 @@ not one mutating request), update of one field (check mode first), delete (check
 
 from __future__ import annotations
 
-import json
-import re
-
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT, run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudfront_origin_access_control.yml"
 # The json callback prints each task's result: what the module returned to the playbook.
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 NAME = "mensetsu-test-static"
 
 
 def run_module(check: bool = False, **variables: object) -> dict:
     """Run the playbook with oac_* variables; return the task's result (with the play's recap as `stats`)."""
     run = run_playbook(PLAYBOOK, extra_vars={"oac_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    result["stats"] = document["stats"]["localhost"]
-    assert result["stats"]["failures"] == 0, run
-    return result
+    return task_result_json(run)
 
 
 def controls(cloudfront) -> list[dict]:

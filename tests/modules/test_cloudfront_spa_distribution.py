@@ -9,18 +9,15 @@ so the OAC link is asserted through what the module sent (its diff) and its own 
 from __future__ import annotations
 
 import importlib.util
-import json
-import re
 
 import pytest
 
 from tests.support.cloudfront import other_projects_distribution
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import JSON_OUTPUT, REPO, run_playbook, task_result_json
 from tests.support.requests import distribution_configs_read, writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudfront_spa_distribution.yml"
 # The json callback prints each task's result: what the module returned to the playbook.
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 COMMENT = "mensetsu-test static site"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 TAGS = {"Project": "mensetsu", "Environment": "test", "ManagedBy": "ansible"}
@@ -31,13 +28,7 @@ def run_module(check: bool = False, expect_failure: bool = False, **variables: o
     run = run_playbook(
         PLAYBOOK, extra_vars={"spa_comment": COMMENT, **variables}, check=check, diff=True, env=JSON_OUTPUT
     )
-    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    result["stats"] = document["stats"]["localhost"]
-    assert result["stats"]["failures"] == (1 if expect_failure else 0), run
-    return result
+    return task_result_json(run, failures=1 if expect_failure else 0)
 
 
 def distributions(cloudfront) -> list[dict]:

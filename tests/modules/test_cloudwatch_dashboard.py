@@ -9,7 +9,6 @@ run, the update, delete (check mode first), delete again (unchanged).
 from __future__ import annotations
 
 import json
-import re
 
 import boto3
 import pytest
@@ -17,11 +16,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from botocore.stub import Stubber
 
 from tests.support.library_code import ModuleFailed, TaskModule, load_library_module
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
+from tests.support.playbook import run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudwatch_dashboard.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "AWS_MAX_ATTEMPTS": "1"}
+JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "mensetsu-test"
 WIDGET = {
     "type": "metric",
@@ -44,12 +44,7 @@ def run_module(check: bool = False, **variables: object) -> dict:
     run = run_playbook(
         PLAYBOOK, extra_vars={"dashboard_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT
     )
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert document["stats"]["localhost"]["failures"] == 0, run
-    return result
+    return task_result_json(run)
 
 
 def stored(cloudwatch) -> dict | None:

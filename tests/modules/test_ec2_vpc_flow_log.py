@@ -7,14 +7,10 @@ flow log deleted out of band (made again), delete (check mode first). About 10 s
 
 from __future__ import annotations
 
-import json
-import re
-
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT, run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/ec2_vpc_flow_log.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 GROUP = "/mensetsu/test/vpc-flow-logs"
 ROLE_ARN = "arn:aws:iam::123456789012:role/mensetsu-test-flow-logs"
 
@@ -23,12 +19,7 @@ def run_module(vpc_id: str, check: bool = False, **variables: object) -> dict:
     """Run the playbook with flow_log_* variables; return the task's result."""
     extra = {"flow_log_vpc_id": vpc_id, "flow_log_group": GROUP, "flow_log_role_arn": ROLE_ARN, **variables}
     run = run_playbook(PLAYBOOK, extra_vars=extra, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert document["stats"]["localhost"]["failures"] == 0, run
-    return result
+    return task_result_json(run)
 
 
 def flow_logs(ec2, vpc_id: str) -> list[dict]:

@@ -8,17 +8,13 @@ same playbook, which shows that module is idempotent and honours check mode agai
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 
 from tests.support.library_code import TaskModule, load_library_module
-from tests.support.playbook import PlaybookRun, run_playbook
+from tests.support.playbook import JSON_OUTPUT, PlaybookRun, run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/elasticache_replication_group.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 GROUP_ID = "mensetsu-test-redis"
 SUBNET_GROUP = "mensetsu-test-cache"
 TOKEN = "test-only-token-0123456789abcdef"  # a fixture value for the emulator, not a secret
@@ -38,14 +34,8 @@ def run_module(erg: dict, check: bool = False, subnet_ids: list[str] | None = No
 
 
 def task_results(run: PlaybookRun) -> dict:
-    start = re.search(r"^\{", run.output, re.M)  # after the timing callback's first line
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    tasks = document["plays"][0]["tasks"]
-    result = tasks[-1]["hosts"]["localhost"]["erg_result"]
-    result["subnet_group_task"] = tasks[0]["hosts"]["localhost"]
-    result["stats"] = document["stats"]["localhost"]
-    assert result["stats"]["failures"] == 0, run
+    result = task_result_json(run, task=-1, register="erg_result")
+    result["subnet_group_task"] = task_result_json(run, task=0)
     return result
 
 

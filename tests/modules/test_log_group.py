@@ -8,25 +8,19 @@ back, a retention its list lacks (1096 days) set without losing the group, delet
 
 from __future__ import annotations
 
-import json
-import re
-
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
+from tests.support.playbook import run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/log_group.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "AWS_MAX_ATTEMPTS": "1"}
+JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "/mensetsu/test/ssm-sessions"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
 
 
 def run_module(check: bool = False, **variables: object) -> dict:
     run = run_playbook(PLAYBOOK, extra_vars={"group_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    assert document["stats"]["localhost"]["failures"] == 0, run
-    return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return task_result_json(run)
 
 
 def groups(logs) -> list[dict]:

@@ -8,14 +8,12 @@ no ACL request at all: the target's bucket policy is the grant. About 6 s.
 from __future__ import annotations
 
 import json
-import re
 from urllib.parse import urlparse
 
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT, run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/s3_bucket_logging.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 SOURCE, TARGET = "mensetsu-test-media", "mensetsu-test-logs"
 PREFIX = f"s3/{SOURCE}/"
 REGION_CONFIG = {"LocationConstraint": "ap-northeast-1"}
@@ -25,12 +23,7 @@ def run_module(check: bool = False, **variables: object) -> dict:
     run = run_playbook(
         PLAYBOOK, extra_vars={"logging_bucket": SOURCE, **variables}, check=check, diff=True, env=JSON_OUTPUT
     )
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert document["stats"]["localhost"]["failures"] == 0, run
-    return result
+    return task_result_json(run)
 
 
 def test_logging_to_an_owner_enforced_bucket_sends_no_acl(aws, boto) -> None:

@@ -9,13 +9,13 @@ duplicate content: the module makes that version the default), delete (check mod
 from __future__ import annotations
 
 import json
-import re
 
-from tests.support.playbook import run_playbook
+from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
+from tests.support.playbook import run_playbook, task_result_json
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/ssm_session_preferences.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json", "AWS_MAX_ATTEMPTS": "1"}
+JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "SSM-SessionManagerRunShell"
 GROUP = "/mensetsu/test/ssm-sessions"
 
@@ -23,11 +23,7 @@ GROUP = "/mensetsu/test/ssm-sessions"
 def run_module(check: bool = False, **variables: object) -> dict:
     """Run the playbook with prefs_* variables; return the task's result."""
     run = run_playbook(PLAYBOOK, extra_vars=variables, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    assert document["stats"]["localhost"]["failures"] == 0, run
-    return document["plays"][0]["tasks"][0]["hosts"]["localhost"]
+    return task_result_json(run)
 
 
 def default_document(client) -> tuple[dict, str]:

@@ -55,6 +55,35 @@ def first_failure(output: str) -> str:
     return " ".join(match.group(1).split()) if match else ""
 
 
+# The environment of a run whose task results a test reads: the JSON stdout callback prints them.
+JSON_OUTPUT: dict[str, str] = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
+
+
+def json_document(output: str) -> dict:
+    """The document a JSON stdout callback printed (it starts on the first line opening with `{`:
+    the timing callback may print a line before it)."""
+    start = re.search(r"^\{", output, re.M)
+    assert start, output[-12000:]
+    document, _ = json.JSONDecoder().raw_decode(output[start.start() :])
+    return document
+
+
+def task_result_json(
+    run: PlaybookRun, task: int = 0, register: str | None = None, host: str = "localhost", failures: int = 0
+) -> dict:
+    """The result of the first play's task number `task` (-1: the last) on `host`, from a run with
+    JSON_OUTPUT: what the task printed or, with `register`, the variable the task shows with
+    `debug: var=...`. The host's PLAY RECAP counts are added as `stats`; the run must have counted
+    `failures` failures (0 unless a test expects a failed task)."""
+    document = json_document(run.output)
+    result = document["plays"][0]["tasks"][task]["hosts"][host]
+    if register is not None:
+        result = result[register]
+    result["stats"] = document["stats"][host]
+    assert result["stats"]["failures"] == failures, run
+    return result
+
+
 def unwrap(output: str) -> str:
     """The output with the YAML callback's line wrapping and quote doubling undone."""
     return " ".join(output.replace("''", "'").split())
