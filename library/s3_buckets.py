@@ -164,8 +164,9 @@ diff:
   type: dict
 """
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 try:
     from botocore.config import Config
@@ -338,9 +339,7 @@ def write_lifecycle(client: Any, bucket: str, declared: list[dict[str, Any]], ac
     declared_ids = {rule["id"] for rule in declared}
     kept = [rule for rule in actual or [] if rule.get("ID") not in declared_ids]
     rules = kept + [lifecycle_rule(rule) for rule in declared]
-    client.put_bucket_lifecycle_configuration(
-        Bucket=bucket, LifecycleConfiguration={"Rules": rules}, aws_retry=True
-    )
+    client.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules}, aws_retry=True)
 
 
 def read_cors(client: Any, bucket: str) -> list[dict[str, Any]]:
@@ -532,7 +531,7 @@ class Buckets:
 
     def run(self, buckets: list[dict[str, Any]]) -> list[dict[str, Any]]:
         states = self.read_all(buckets)
-        missing = [bucket for bucket, state in zip(buckets, states) if state is None]
+        missing = [bucket for bucket, state in zip(buckets, states, strict=True) if state is None]
         created: dict[str, dict[str, Any] | None] = {}
         if missing and not self.module.check_mode:
             creations = [(bucket["name"], self.pool.submit(self.create, bucket["name"])) for bucket in missing]
@@ -542,9 +541,9 @@ class Buckets:
                 except WriteFailed as e:
                     self.fail(e.__cause__ or e, name, str(e))
             # A new bucket already has AWS's defaults (private, SSE-S3, owner enforced): read them.
-            created = dict(zip([bucket["name"] for bucket in missing], self.read_all(missing)))
+            created = dict(zip([bucket["name"] for bucket in missing], self.read_all(missing), strict=True))
         jobs = []
-        for bucket, state in zip(buckets, states):
+        for bucket, state in zip(buckets, states, strict=True):
             exists = state is not None
             state = state if exists else created.get(bucket["name"])
             jobs.append((bucket, exists, state, self.pool.submit(self._converge_one, bucket, state)))
