@@ -458,11 +458,13 @@ def declared_attributes(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 class Buckets:
-    def __init__(self, module: AnsibleAWSModule) -> None:
+    def __init__(self, module: AnsibleAWSModule, client: Any = None, threads: int = MAX_THREADS) -> None:
         self.module = module
-        config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)
-        self.client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff(), config=config)
-        self.pool = ThreadPoolExecutor(max_workers=MAX_THREADS)
+        if client is None:
+            config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)
+            client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff(), config=config)
+        self.client = client
+        self.pool = ThreadPoolExecutor(max_workers=threads)
 
     def fail(self, error: Exception, bucket: str, what: str) -> None:
         self.module.fail_json_aws(error, msg=f"Failed to {what} of bucket {bucket}")

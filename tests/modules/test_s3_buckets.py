@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
+import boto3
+
 from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
@@ -189,3 +191,69 @@ def test_reads_every_bucket_and_attribute_in_parallel(aws, boto) -> None:
     assert result["changed"] is False
     assert counts.requests == 15, counts.table()
     assert counts.max_in_flight > 1, counts.table()
+
+
+# --- AWS's own answers (botocore's Stubber), where moto differs ----------------------------------
+# Since 2023 a new bucket on AWS already has SSE-S3, all four Block Public Access flags and
+# BucketOwnerEnforced; moto's new bucket has none of them (docs/emulator.md). us-east-1 refuses its
+# own LocationConstraint.
+
+
+def test_a_new_bucket_in_us_east_1_gets_only_what_aws_defaults_lack() -> None:
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+    from botocore.stub import Stubber
+
+    from tests.support.library_code import TaskModule, load_library_module
+
+    code = load_library_module("s3_buckets")
+    raw = boto3.client("s3", region_name="us-east-1", aws_access_key_id="stubbed", aws_secret_access_key="stubbed")
+    client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=1))
+    bucket = {
+        "name": STATIC,
+        "public_access": PRIVATE,
+        "object_ownership": "BucketOwnerEnforced",
+        "encryption": "AES256",
+        "versioning": True,
+        "tags": {"Name": STATIC},
+    }
+    bpa = {key: True for key in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")}
+    aws_defaults = [
+        ("get_public_access_block", {"PublicAccessBlockConfiguration": bpa}),
+        (
+            "get_bucket_ownership_controls",
+            {"OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}},
+        ),
+        (
+            "get_bucket_encryption",
+            {
+                "ServerSideEncryptionConfiguration": {
+                    "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+                }
+            },
+        ),
+        ("get_bucket_versioning", {}),
+    ]
+    task = TaskModule({}, check_mode=False)
+    task.region = "us-east-1"
+    with Stubber(raw) as stubber:
+        for method, _ in aws_defaults:  # the first reads: no such bucket yet
+            stubber.add_client_error(method, "NoSuchBucket", http_status_code=404)
+        stubber.add_client_error("get_bucket_tagging", "NoSuchBucket", http_status_code=404)
+        stubber.add_response("create_bucket", {"Location": f"/{STATIC}"}, {"Bucket": STATIC})
+        # The waiter reads the status code, which a stubbed response carries only when given.
+        stubber.add_response("head_bucket", {"ResponseMetadata": {"HTTPStatusCode": 200}}, {"Bucket": STATIC})
+        for method, response in aws_defaults:
+            stubber.add_response(method, response, {"Bucket": STATIC})
+        stubber.add_client_error("get_bucket_tagging", "NoSuchTagSet", http_status_code=404)
+        stubber.add_response(
+            "put_bucket_versioning", {}, {"Bucket": STATIC, "VersioningConfiguration": {"Status": "Enabled"}}
+        )
+        stubber.add_response(
+            "put_bucket_tagging", {}, {"Bucket": STATIC, "Tagging": {"TagSet": [{"Key": "Name", "Value": STATIC}]}}
+        )
+        runner = code.Buckets(task, client, threads=1)  # one thread: the Stubber's answers in order
+        (result,) = runner.run([bucket])
+        runner.pool.shutdown()
+        stubber.assert_no_pending_responses()
+    assert result["changed"] is True and result["exists"] is False
+    assert {item["attribute"] for item in result["differences"]} == {"bucket", "versioning", "tags"}
