@@ -18,7 +18,7 @@ description:
   - An attribute the task does not declare is neither read nor changed.
   - Replaces M(amazon.aws.s3_bucket) (which reads about 12 settings per bucket, most of them
     undeclared, one request after another, and has no check mode), M(community.aws.s3_lifecycle),
-    M(community.aws.s3_cors) (no check mode either) and the logging module: no ACL is ever sent,
+    M(community.aws.s3_cors) (no check mode either) and the logging module; no ACL is ever sent,
     the log bucket's policy grants C(logging.s3.amazonaws.com).
 author:
   - mensetsu platform team (!UNKNOWN)
