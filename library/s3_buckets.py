@@ -561,8 +561,10 @@ class Buckets:
         return results
 
     def _converge_one(self, bucket: dict[str, Any], state: dict[str, Any] | None) -> list[dict[str, Any]]:
-        if state is None:  # check mode: a missing bucket is one difference
-            return []
+        if state is None:
+            if not self.module.check_mode:  # created, yet its reads still say NoSuchBucket
+                raise WriteFailed("read the new bucket")
+            return []  # check mode: a missing bucket is one difference
         return self.converge(bucket, state, declared_attributes(bucket))
 
 
