@@ -500,7 +500,15 @@ KINDS: dict[str, Kind] = {
         "https://{region}.console.aws.amazon.com/elasticache/home?region={region}#/redis/{id}",
     ),
     "s3_bucket": _BUCKET,
-    "aws_drift_s3_bucket": _BUCKET,
+    # library/s3_buckets: one result per bucket in `results`, each with its name.
+    "s3_buckets": Kind(
+        "AWS::S3::Bucket",
+        ("name",),
+        ("name",),
+        (),
+        "arn:{partition}:s3:::{id}",
+        "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
+    ),
     # A removal's (roles/aws_storage/tasks/absent.yml): never in a drift run, but a bucket if it were.
     "s3_bucket_empty": _BUCKET,
     "route53_zone": Kind(
@@ -611,8 +619,7 @@ KINDS: dict[str, Kind] = {
         "https://us-east-1.console.aws.amazon.com/billing/home#/budgets/details?name={id}",
         True,
     ),
-    # roles/aws_logs (and the buckets' server access logging in roles/aws_storage).
-    "s3_bucket_logging": _BUCKET,
+    # roles/aws_logs
     "cloudtrail": Kind(
         "AWS::CloudTrail::Trail",
         ("@name",),
@@ -647,9 +654,6 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:logs:{region}:{account}:log-group:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",
     ),
-    # Skipped by a check run (no check mode): aws_drift_s3_bucket compares what they manage.
-    "s3_lifecycle": _BUCKET,
-    "s3_cors": _BUCKET,
     # The read-only module names each secret in its differences (secret_name, secret_arn).
     "aws_drift_secrets": Kind(
         "AWS::SecretsManager::Secret", ("secret_name",), ("secret_name",), ("secret_arn",), "", _SECRET_CONSOLE
