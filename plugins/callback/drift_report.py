@@ -384,6 +384,15 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
         _EC2 + "SecurityGroup:groupId={id}",
     ),
+    # library/ec2_security_groups: one result per group in `results`, each with its id and name.
+    "ec2_security_groups": Kind(
+        "AWS::EC2::SecurityGroup",
+        ("group_id",),
+        ("group_name",),
+        (),
+        "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
+        _EC2 + "SecurityGroup:groupId={id}",
+    ),
     "ec2_instance": Kind(
         "AWS::EC2::Instance",
         ("instances.0.instance_id", "instance_ids.0"),
