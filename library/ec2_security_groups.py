@@ -45,7 +45,7 @@ options:
         elements: dict
         default: []
         suboptions:
-          proto: {description: The IP protocol (V(tcp), V(udp), V(icmp) or V(-1))., type: str, default: tcp}
+          proto: {description: "The IP protocol (V(tcp), V(udp), V(icmp) or V(-1)).", type: str, default: tcp}
           ports: {description: The ports; each one rule., type: list, elements: int, required: true}
           rule_desc: {description: The rule's description., type: str, default: ""}
           cidr_ip: {description: The IPv4 CIDR the traffic comes from., type: str}

@@ -743,7 +743,12 @@ def aws_identity(
     action: str, result: dict[str, Any], context: dict[str, str], index: dict[str, str]
 ) -> dict[str, Any] | None:
     """The resource a module's result is about, the way AWS names it; None for an unknown module."""
-    kind = KINDS.get(module_key(action)) or KINDS.get(kind_of_result(result) or "")
+    # A module that manages several kinds (library/ec2_vpc_routing) names each result's kind.
+    kind = (
+        KINDS.get(str(result.get("drift_kind") or ""))
+        or KINDS.get(module_key(action))
+        or KINDS.get(kind_of_result(result) or "")
+    )
     if kind is None:
         return None
     arguments = (result.get("invocation") or {}).get("module_args") or {}
