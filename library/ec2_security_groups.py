@@ -80,6 +80,7 @@ results:
   elements: dict
   contains:
     group_name: {description: The group's name., type: str}
+    label: {description: "The group's name again (the drift report's C(Managed by) names the result by it).", type: str}
     group_id: {description: The group's id (absent for one check mode would create)., type: str}
     action: {description: "V(created), V(updated) or V(unchanged).", type: str}
     changed: {description: "Whether the group was (or, in check mode, would be) written.", type: bool}
@@ -276,7 +277,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
             }
             actual = {"rules": rules_of(group.get("IpPermissions") or []), "tags": tags_of(group)} if group else None
             diff = differences(declared, actual)
-            entry: dict[str, Any] = {"group_name": spec["name"], "changed": bool(diff)}
+            entry: dict[str, Any] = {"group_name": spec["name"], "label": spec["name"], "changed": bool(diff)}
             entry["action"] = "unchanged" if not diff else "updated" if group else "created"
             if group and group.get("Description") != spec["description"]:
                 module.warn(

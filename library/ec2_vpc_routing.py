@@ -95,6 +95,7 @@ results:
   elements: dict
   contains:
     resource: {description: "V(internet_gateway), V(route_table) or V(endpoint).", type: str}
+    label: {description: "The resource and its declared name (the drift report names the result by it).", type: str}
     drift_kind: {description: The collection module whose resource kind it is (for the drift report)., type: str}
     action: {description: "V(created), V(updated) or V(unchanged).", type: str}
     changed: {description: "Whether it was (or, in check mode, would be) written.", type: bool}
@@ -230,8 +231,8 @@ class Routing:
         self.results: list[dict[str, Any]] = []
         self.moved: set[str] = set()  # association ids this run replaced or removed
 
-    def entry(self, resource: str, kind: str, diff: dict[str, Any], existed: bool) -> dict[str, Any]:
-        entry = {"resource": resource, "drift_kind": kind, "changed": bool(diff)}
+    def entry(self, resource: str, kind: str, diff: dict[str, Any], existed: bool, name: str) -> dict[str, Any]:
+        entry = {"resource": resource, "label": f"{resource} {name}", "drift_kind": kind, "changed": bool(diff)}
         entry["action"] = "unchanged" if not diff else "updated" if existed else "created"
         if diff:
             entry["diff"] = diff
@@ -244,7 +245,7 @@ class Routing:
         declared = {"tags": strings(self.module.params["internet_gateway_tags"])}
         found = gateways[0] if gateways else None
         diff = differences(declared, {"tags": tags_of(found)} if found else None)
-        entry = self.entry("internet_gateway", "ec2_vpc_igw", diff, found is not None)
+        entry = self.entry("internet_gateway", "ec2_vpc_igw", diff, found is not None, declared["tags"].get("Name", ""))
         gateway_id = found["InternetGatewayId"] if found else ""
         if diff and self.write:
             if found:
@@ -277,7 +278,7 @@ class Routing:
             else None
         )
         diff = differences(declared, actual)
-        entry = self.entry("route_table", "ec2_vpc_route_table", diff, found is not None)
+        entry = self.entry("route_table", "ec2_vpc_route_table", diff, found is not None, name)
         table_id = found["RouteTableId"] if found else ""
         if diff and self.write:
             if not found:
@@ -342,7 +343,7 @@ class Routing:
             {"route_table_ids": sorted(found.get("RouteTableIds") or []), "tags": tags_of(found)} if found else None
         )
         diff = differences(declared, actual)
-        entry = self.entry("endpoint", "ec2_vpc_endpoint", diff, found is not None)
+        entry = self.entry("endpoint", "ec2_vpc_endpoint", diff, found is not None, spec["service"])
         endpoint_id = found["VpcEndpointId"] if found else ""
         if diff and self.write:
             if found:

@@ -1192,7 +1192,8 @@ class CallbackModule(CallbackBase):
             return  # a background job started: its answer is reported where it is awaited
         label = item_result.get("_ansible_item_label")
         if label is None and index is not None:
-            label = f"item {index + 1}"
+            # A module's own results (library/ec2_security_groups, ec2_vpc_routing) may name themselves.
+            label = item_result.get("label") or f"item {index + 1}"
         name = task.get_name().strip()
         managed_by = f"{name} [{label}]" if label is not None else name
         host = result._host.get_name()
