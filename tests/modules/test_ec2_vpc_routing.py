@@ -155,3 +155,14 @@ def test_a_route_table_without_a_name_stops_before_any_write(aws, ec2, network) 
     with aws.recording_requests() as requests, pytest.raises(ModuleFailed, match="Name tag"):
         converge(ec2, task_params)
     assert writes(requests) == []
+
+
+def test_a_subnet_associated_with_another_table_is_moved_with_one_request(aws, ec2, network) -> None:
+    other = ec2.create_route_table(VpcId=network["vpc"])["RouteTable"]["RouteTableId"]
+    ec2.associate_route_table(RouteTableId=other, SubnetId=network["private"])
+    with aws.recording_requests() as requests:
+        converge(ec2, params(network))
+    assert operations(requests).count("ReplaceRouteTableAssociation") == 1
+    assert "DisassociateRouteTable" not in operations(requests)
+    private = tables(ec2, network["vpc"])["t-private"]
+    assert [a["SubnetId"] for a in private["Associations"] if a.get("SubnetId")] == [network["private"]]
