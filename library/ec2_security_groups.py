@@ -105,6 +105,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.ec2_state import ec2_tags, tag_specifications, write_ec2_tags
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -175,10 +176,6 @@ def permissions(rules: Rules, api: bool = False) -> list[dict[str, Any]]:
     return list(grouped.values())
 
 
-def tags_of(group: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in group.get("Tags") or []}
-
-
 def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
     """The diff that decides every write: {} when the group is as declared; all for a missing one.
     declared and actual: {"rules": Rules, "tags": {...}} (AWS's own aws:* tags never count)."""
@@ -187,9 +184,8 @@ def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict
     before, after = {}, {}
     if actual["rules"] != declared["rules"]:
         before["ip_permissions"], after["ip_permissions"] = permissions(actual["rules"]), permissions(declared["rules"])
-    actual_tags = {key: value for key, value in actual["tags"].items() if not key.startswith("aws:")}
-    if actual_tags != declared["tags"]:
-        before["tags"], after["tags"] = actual_tags, declared["tags"]
+    if actual["tags"] != declared["tags"]:
+        before["tags"], after["tags"] = actual["tags"], declared["tags"]
     return {"before": before, "after": after} if before else {}
 
 
@@ -221,23 +217,13 @@ def write(client: Any, group_id: str, declared: dict[str, Any], actual: dict[str
         client.update_security_group_rule_descriptions_ingress(
             aws_retry=True, GroupId=group_id, IpPermissions=permissions(described, True)
         )
-    tags = {key: value for key, value in actual["tags"].items() if not key.startswith("aws:")}
-    changed = {key: value for key, value in declared["tags"].items() if tags.get(key) != value}
-    if changed:
-        client.create_tags(
-            aws_retry=True, Resources=[group_id], Tags=[{"Key": k, "Value": v} for k, v in sorted(changed.items())]
-        )
-    removed = sorted(key for key in tags if key not in declared["tags"])
-    if removed:
-        client.delete_tags(aws_retry=True, Resources=[group_id], Tags=[{"Key": key} for key in removed])
+    write_ec2_tags(client, group_id, declared["tags"], actual["tags"])
 
 
 def create(client: Any, vpc_id: str, spec: dict[str, Any], tags: dict[str, str]) -> str:
     request: dict[str, Any] = {"VpcId": vpc_id, "GroupName": spec["name"], "Description": spec["description"]}
     if tags:
-        request["TagSpecifications"] = [
-            {"ResourceType": "security-group", "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}
-        ]
+        request["TagSpecifications"] = tag_specifications("security-group", tags)
     return client.create_security_group(aws_retry=True, **request)["GroupId"]
 
 
@@ -275,7 +261,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
                 "rules": declared_rules(spec["rules"], ids),
                 "tags": {str(k): str(v) for k, v in (spec["tags"] or {}).items()},
             }
-            actual = {"rules": rules_of(group.get("IpPermissions") or []), "tags": tags_of(group)} if group else None
+            actual = {"rules": rules_of(group.get("IpPermissions") or []), "tags": ec2_tags(group)} if group else None
             diff = differences(declared, actual)
             entry: dict[str, Any] = {"group_name": spec["name"], "label": spec["name"], "changed": bool(diff)}
             entry["action"] = "unchanged" if not diff else "updated" if group else "created"

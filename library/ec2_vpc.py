@@ -91,14 +91,11 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.ec2_state import differences, ec2_tags, tag_specifications, write_ec2_tags
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 ATTRIBUTES = {"dns_support": "enableDnsSupport", "dns_hostnames": "enableDnsHostnames"}
-
-
-def tags_of(vpc: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in vpc.get("Tags") or [] if not t["Key"].startswith("aws:")}
 
 
 def find(module: Any, client: Any) -> dict[str, Any] | None:
@@ -124,21 +121,11 @@ def attributes(client: Any, vpc_id: str) -> dict[str, bool]:
     return {key: values[number] for number, key in enumerate(ATTRIBUTES)}
 
 
-def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, Any]:
-    """The diff that decides every write: {} when the VPC is as declared; all for a missing one."""
-    if actual is None:
-        return {"before": {}, "after": declared}
-    differ = [key for key, value in declared.items() if actual.get(key) != value]
-    if not differ:
-        return {}
-    return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
-
-
 def create(module: Any, client: Any, tags: dict[str, str]) -> str:
     vpc_id = client.create_vpc(
         aws_retry=True,
         CidrBlock=module.params["cidr_block"],
-        TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}],
+        TagSpecifications=tag_specifications("vpc", tags),
     )["Vpc"]["VpcId"]
     deadline = time.monotonic() + module.params["wait_timeout"]
     while True:
@@ -156,13 +143,7 @@ def write(client: Any, vpc_id: str, declared: dict[str, Any], actual: dict[str, 
             client.modify_vpc_attribute(
                 aws_retry=True, VpcId=vpc_id, **{attribute[0].upper() + attribute[1:]: {"Value": declared[key]}}
             )
-    changed = {key: value for key, value in declared["tags"].items() if actual["tags"].get(key) != value}
-    if changed:
-        tags = [{"Key": key, "Value": value} for key, value in sorted(changed.items())]
-        client.create_tags(aws_retry=True, Resources=[vpc_id], Tags=tags)
-    extra = sorted(key for key in actual["tags"] if key not in declared["tags"])
-    if extra:
-        client.delete_tags(aws_retry=True, Resources=[vpc_id], Tags=[{"Key": key} for key in extra])
+    write_ec2_tags(client, vpc_id, declared["tags"], actual["tags"])
 
 
 def converge(module: Any, client: Any) -> dict[str, Any]:
@@ -172,7 +153,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     try:
         found = find(module, client)
         vpc_id = found["VpcId"] if found else ""
-        actual = {**attributes(client, vpc_id), "tags": tags_of(found)} if found else None
+        actual = {**attributes(client, vpc_id), "tags": ec2_tags(found)} if found else None
         diff = differences(declared, actual)
         if diff and not module.check_mode:
             if not found:

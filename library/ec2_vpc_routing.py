@@ -117,6 +117,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.ec2_state import differences, ec2_tags, tag_specifications, write_ec2_tags
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -135,10 +136,6 @@ TARGETS = (
 )
 INTERNET = "0.0.0.0/0"
 PLANNED_IGW = "(the internet gateway check mode would create)"
-
-
-def tags_of(resource: dict[str, Any]) -> dict[str, str]:
-    return {t["Key"]: t["Value"] for t in resource.get("Tags") or [] if not t["Key"].startswith("aws:")}
 
 
 def pages(client: Any, operation: str, key: str, **request: Any) -> list[dict[str, Any]]:
@@ -194,31 +191,6 @@ def subnets_of(table: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, Any]:
-    """The diff that decides every write: {} when the resource is as declared; all for a missing one.
-    Lists are compared as sets (sorted)."""
-    if actual is None:
-        return {"before": {}, "after": declared}
-    differ = [key for key, value in declared.items() if actual.get(key) != value]
-    if not differ:
-        return {}
-    return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
-
-
-def write_tags(client: Any, resource_id: str, declared: dict[str, str], actual: dict[str, str]) -> None:
-    changed = {key: value for key, value in declared.items() if actual.get(key) != value}
-    if changed:
-        tags = [{"Key": key, "Value": value} for key, value in sorted(changed.items())]
-        client.create_tags(aws_retry=True, Resources=[resource_id], Tags=tags)
-    extra = sorted(key for key in actual if key not in declared)
-    if extra:
-        client.delete_tags(aws_retry=True, Resources=[resource_id], Tags=[{"Key": key} for key in extra])
-
-
-def tag_specification(kind: str, tags: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"ResourceType": kind, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}] if tags else []
-
-
 def strings(tags: dict[str, Any] | None) -> dict[str, str]:
     return {str(key): str(value) for key, value in (tags or {}).items()}
 
@@ -244,36 +216,36 @@ class Routing:
             self.module.fail_json(msg=f"{self.vpc_id} has {len(gateways)} internet gateways attached; AWS allows one")
         declared = {"tags": strings(self.module.params["internet_gateway_tags"])}
         found = gateways[0] if gateways else None
-        diff = differences(declared, {"tags": tags_of(found)} if found else None)
+        diff = differences(declared, {"tags": ec2_tags(found)} if found else None)
         entry = self.entry("internet_gateway", "ec2_vpc_igw", diff, found is not None, declared["tags"].get("Name", ""))
         gateway_id = found["InternetGatewayId"] if found else ""
         if diff and self.write:
             if found:
-                write_tags(self.client, gateway_id, declared["tags"], tags_of(found))
+                write_ec2_tags(self.client, gateway_id, declared["tags"], ec2_tags(found))
             else:
                 created = self.client.create_internet_gateway(
-                    aws_retry=True, TagSpecifications=tag_specification("internet-gateway", declared["tags"])
+                    aws_retry=True, TagSpecifications=tag_specifications("internet-gateway", declared["tags"])
                 )["InternetGateway"]
                 gateway_id = created["InternetGatewayId"]
                 self.client.attach_internet_gateway(aws_retry=True, InternetGatewayId=gateway_id, VpcId=self.vpc_id)
         entry.update(
             gateway_id=gateway_id,
             vpc_id=self.vpc_id,
-            tags=declared["tags"] if diff and self.write else (tags_of(found) if found else declared["tags"]),
+            tags=declared["tags"] if diff and self.write else (ec2_tags(found) if found else declared["tags"]),
         )
         return gateway_id
 
     def route_table(self, spec: dict[str, Any], tables: list[dict[str, Any]], gateway_id: str) -> str:
         tags = strings(spec["tags"])
         name = tags["Name"]
-        named = [table for table in tables if tags_of(table).get("Name") == name]
+        named = [table for table in tables if ec2_tags(table).get("Name") == name]
         if len(named) > 1:
             self.module.fail_json(msg=f"{len(named)} route tables of {self.vpc_id} are named {name}")
         found = named[0] if named else None
         routes = {INTERNET: gateway_id or PLANNED_IGW} if spec["internet_route"] else {}
         declared = {"routes": routes, "subnets": sorted(spec["subnets"]), "tags": tags}
         actual = (
-            {"routes": routes_of(found), "subnets": sorted(subnets_of(found)), "tags": tags_of(found)}
+            {"routes": routes_of(found), "subnets": sorted(subnets_of(found)), "tags": ec2_tags(found)}
             if found
             else None
         )
@@ -283,12 +255,12 @@ class Routing:
         if diff and self.write:
             if not found:
                 table_id = self.client.create_route_table(
-                    aws_retry=True, VpcId=self.vpc_id, TagSpecifications=tag_specification("route-table", tags)
+                    aws_retry=True, VpcId=self.vpc_id, TagSpecifications=tag_specifications("route-table", tags)
                 )["RouteTable"]["RouteTableId"]
                 actual = {"routes": {}, "subnets": [], "tags": tags}
             self.converge_table(table_id, declared, actual, tables, found)
         entry["route_table"] = {"id": table_id, "route_table_id": table_id, "vpc_id": self.vpc_id}
-        entry["route_table"]["tags"] = tags if (diff and self.write) or not found else tags_of(found)
+        entry["route_table"]["tags"] = tags if (diff and self.write) or not found else ec2_tags(found)
         return table_id
 
     def converge_table(
@@ -326,7 +298,7 @@ class Routing:
                 continue
             client.disassociate_route_table(aws_retry=True, AssociationId=have[subnet])
             self.moved.add(have[subnet])
-        write_tags(client, table_id, declared["tags"], actual["tags"])
+        write_ec2_tags(client, table_id, declared["tags"], actual["tags"])
 
     def endpoint(self, endpoints: list[dict[str, Any]], table_ids: list[str]) -> None:
         spec = self.module.params["endpoint"]
@@ -340,7 +312,7 @@ class Routing:
         planned = sorted(table_id or f"(route table {number + 1})" for number, table_id in enumerate(table_ids))
         declared = {"route_table_ids": planned, "tags": strings(spec["tags"])}
         actual = (
-            {"route_table_ids": sorted(found.get("RouteTableIds") or []), "tags": tags_of(found)} if found else None
+            {"route_table_ids": sorted(found.get("RouteTableIds") or []), "tags": ec2_tags(found)} if found else None
         )
         diff = differences(declared, actual)
         entry = self.entry("endpoint", "ec2_vpc_endpoint", diff, found is not None, spec["service"])
@@ -353,7 +325,7 @@ class Routing:
                     self.client.modify_vpc_endpoint(
                         aws_retry=True, VpcEndpointId=endpoint_id, AddRouteTableIds=added, RemoveRouteTableIds=removed
                     )
-                write_tags(self.client, endpoint_id, declared["tags"], actual["tags"])
+                write_ec2_tags(self.client, endpoint_id, declared["tags"], actual["tags"])
             else:
                 endpoint_id = self.client.create_vpc_endpoint(
                     aws_retry=True,
@@ -361,10 +333,10 @@ class Routing:
                     VpcId=self.vpc_id,
                     ServiceName=spec["service"],
                     RouteTableIds=declared["route_table_ids"],
-                    TagSpecifications=tag_specification("vpc-endpoint", declared["tags"]),
+                    TagSpecifications=tag_specifications("vpc-endpoint", declared["tags"]),
                 )["VpcEndpoint"]["VpcEndpointId"]
                 self.await_endpoint(endpoint_id)
-        tags = declared["tags"] if (diff and self.write) or not found else tags_of(found)
+        tags = declared["tags"] if (diff and self.write) or not found else ec2_tags(found)
         entry["result"] = {"vpc_endpoint_id": endpoint_id, "service_name": spec["service"], "tags": tags}
 
     def await_endpoint(self, endpoint_id: str) -> None:
