@@ -129,7 +129,8 @@ def rules_of(permissions: list[dict[str, Any]]) -> Rules:
         low, high = permission.get("FromPort"), permission.get("ToPort")
         if protocol == "-1":
             low = high = None
-        for key, member_key, _, _ in SOURCES:
+        for source in SOURCES:
+            key, member_key = source[0], source[1]
             for member in permission.get(key) or []:
                 rules[(protocol, low, high, key, str(member.get(member_key)))] = member.get("Description") or ""
     return rules

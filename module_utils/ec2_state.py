@@ -1,4 +1,4 @@
-"""The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc, ec2_vpc_routing,
+"""The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network, ec2_vpc_routing,
 ec2_security_groups): one function decides what differs, and the write path sends exactly that."""
 
 from __future__ import annotations

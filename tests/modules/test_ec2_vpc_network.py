@@ -1,4 +1,4 @@
-"""library/ec2_vpc.py against the moto server: the VPC found with one DescribeVpcs and its two DNS
+"""library/ec2_vpc_network.py against the moto server: the VPC found with one DescribeVpcs and its two DNS
 attributes read side by side (no DescribeTags, no waiter polls), a write only where it differs, none
 in check mode, and ec2_vpc_net's result shape for the drift report. The whole role runs it in
 tests/test_provision.py and tests/test_drift.py."""
@@ -13,7 +13,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from tests.support.library_code import TaskModule, load_library_module
 from tests.support.requests import writes
 
-vpc_module = load_library_module("ec2_vpc")
+vpc_module = load_library_module("ec2_vpc_network")
 TAGS = {"Project": "mensetsu", "Environment": "test"}
 READS = ["DescribeVpcAttribute", "DescribeVpcAttribute", "DescribeVpcs"]
 
