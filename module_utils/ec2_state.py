@@ -1,5 +1,6 @@
-"""The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network, ec2_vpc_routing,
-ec2_security_groups): one function decides what differs, and the write path sends exactly that."""
+"""The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network,
+ec2_vpc_routing, ec2_vpc_subnets, ec2_security_groups): one function decides what differs, and the
+write path sends exactly that."""
 
 from __future__ import annotations
 
