@@ -335,6 +335,15 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ec2:{region}:{account}:vpc/{id}",
         _VPC + "VpcDetails:VpcId={id}",
     ),
+    # library/ec2_vpc_network: the VPC, returned as ec2_vpc_net returns it.
+    "ec2_vpc_network": Kind(
+        "AWS::EC2::VPC",
+        ("vpc.id", "vpc.vpc_id"),
+        ("vpc.name", "@name"),
+        (),
+        "arn:{partition}:ec2:{region}:{account}:vpc/{id}",
+        _VPC + "VpcDetails:VpcId={id}",
+    ),
     "ec2_vpc_subnet": Kind(
         "AWS::EC2::Subnet",
         ("subnet.id", "subnet.subnet_id"),
@@ -663,6 +672,13 @@ KINDS: dict[str, Kind] = {
     "aws_drift_secrets": Kind(
         "AWS::SecretsManager::Secret", ("secret_name",), ("secret_name",), ("secret_arn",), "", _SECRET_CONSOLE
     ),
+}
+
+
+# A module that manages several kinds of resource names each result's kind (its `drift_kind`, a
+# KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint.
+KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
+    "ec2_vpc_routing": ("ec2_vpc_igw", "ec2_vpc_route_table", "ec2_vpc_endpoint"),
 }
 
 
