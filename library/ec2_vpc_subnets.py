@@ -100,6 +100,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.ec2_state import differences
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -131,17 +132,6 @@ def actual_settings(view: dict[str, Any], declared: dict[str, Any], purge_tags: 
     tags = {key: value for key, value in view["tags"].items() if purge_tags or key in declared["tags"]}
     tags = {key: value for key, value in tags.items() if not key.startswith("aws:") or key in declared["tags"]}
     return {"map_public": view["map_public_ip_on_launch"], "tags": tags}
-
-
-def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
-    """The diff that decides a write: {} when the subnet is as declared; all declared settings for a
-    missing one."""
-    if actual is None:
-        return {"before": {}, "after": declared}
-    differ = [key for key, value in declared.items() if actual.get(key) != value]
-    if not differ:
-        return {}
-    return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
 
 
 def read_subnets(module: Any, client: Any, vpc_id: str) -> dict[str, dict[str, Any]]:

@@ -86,6 +86,7 @@ results:
       elements: str
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 try:
@@ -98,6 +99,8 @@ except ImportError:
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+READERS = 8  # secrets read at once (below botocore's 10 pooled connections)
 
 
 def read_secrets(module: Any, client: Any, prefix: str) -> dict[str, dict[str, Any]]:
@@ -211,10 +214,19 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     if wrong:
         module.fail_json(msg=f"secrets named twice or outside the prefix {prefix}: {', '.join(wrong)}")
     existing = read_secrets(module, client, prefix)
-    results = []
-    for spec in specs:
+
+    def assess(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
         current = existing.get(spec["name"]) or describe(module, client, spec["name"])
-        changes = plan(module, client, spec, current)
+        return current, plan(module, client, spec, current)
+
+    # The secrets' own reads (resource policy, value where it may be overwritten) are independent:
+    # they are sent side by side, one thread per secret on the one client (botocore's clients are
+    # thread-safe; its pool keeps 10 connections alive). The writes follow one after another.
+    with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(specs)))) as pool:
+        assessed = list(pool.map(assess, specs))
+    results = []
+    for number, spec in enumerate(specs):
+        current, changes = assessed[number]
         entry: dict[str, Any] = {"name": spec["name"], "changed": bool(changes), "changes": changes}
         arn = current["ARN"] if current else None
         if changes and not module.check_mode:

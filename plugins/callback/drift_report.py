@@ -335,6 +335,15 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ec2:{region}:{account}:vpc/{id}",
         _VPC + "VpcDetails:VpcId={id}",
     ),
+    # library/ec2_vpc_network: the VPC, returned as ec2_vpc_net returns it.
+    "ec2_vpc_network": Kind(
+        "AWS::EC2::VPC",
+        ("vpc.id", "vpc.vpc_id"),
+        ("vpc.name", "@name"),
+        (),
+        "arn:{partition}:ec2:{region}:{account}:vpc/{id}",
+        _VPC + "VpcDetails:VpcId={id}",
+    ),
     "ec2_vpc_subnet": Kind(
         "AWS::EC2::Subnet",
         ("subnet.id", "subnet.subnet_id"),
@@ -381,6 +390,15 @@ KINDS: dict[str, Kind] = {
         ("group_id",),
         ("group_name", "@name"),
         ("security_group_arn",),
+        "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
+        _EC2 + "SecurityGroup:groupId={id}",
+    ),
+    # library/ec2_security_groups: one result per group in `results`, each with its id and name.
+    "ec2_security_groups": Kind(
+        "AWS::EC2::SecurityGroup",
+        ("group_id",),
+        ("group_name",),
+        (),
         "arn:{partition}:ec2:{region}:{account}:security-group/{id}",
         _EC2 + "SecurityGroup:groupId={id}",
     ),
@@ -661,6 +679,13 @@ KINDS: dict[str, Kind] = {
 }
 
 
+# A module that manages several kinds of resource names each result's kind (its `drift_kind`, a
+# KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint.
+KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
+    "ec2_vpc_routing": ("ec2_vpc_igw", "ec2_vpc_route_table", "ec2_vpc_endpoint"),
+}
+
+
 # A module run as a background job answers through async_status: its ARN, or else a key only
 # that module returns, says what it was about.
 SIGNATURE_KEYS = {
@@ -738,7 +763,12 @@ def aws_identity(
     action: str, result: dict[str, Any], context: dict[str, str], index: dict[str, str]
 ) -> dict[str, Any] | None:
     """The resource a module's result is about, the way AWS names it; None for an unknown module."""
-    kind = KINDS.get(module_key(action)) or KINDS.get(kind_of_result(result) or "")
+    # A module that manages several kinds (library/ec2_vpc_routing) names each result's kind.
+    kind = (
+        KINDS.get(str(result.get("drift_kind") or ""))
+        or KINDS.get(module_key(action))
+        or KINDS.get(kind_of_result(result) or "")
+    )
     if kind is None:
         return None
     arguments = (result.get("invocation") or {}).get("module_args") or {}
@@ -1182,7 +1212,8 @@ class CallbackModule(CallbackBase):
             return  # a background job started: its answer is reported where it is awaited
         label = item_result.get("_ansible_item_label")
         if label is None and index is not None:
-            label = f"item {index + 1}"
+            # A module's own results (library/ec2_security_groups, ec2_vpc_routing) may name themselves.
+            label = item_result.get("label") or f"item {index + 1}"
         name = task.get_name().strip()
         managed_by = f"{name} [{label}]" if label is not None else name
         host = result._host.get_name()

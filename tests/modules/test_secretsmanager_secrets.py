@@ -6,6 +6,8 @@ tests/test_drift.py."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -114,3 +116,25 @@ def test_a_secret_outside_the_prefix_stops_before_any_request(aws, secrets) -> N
     with aws.recording_requests() as requests, pytest.raises(ModuleFailed, match="elsewhere/api-key"):
         converge(secrets, wrong)
     assert requests == []
+
+
+def test_the_secrets_own_reads_are_in_flight_together(aws, secrets) -> None:
+    """Issue 18: each secret's resource-policy read is independent, so they go side by side (one
+    thread per secret on the one client), not one after another."""
+    converge(secrets, declared())
+    lock, state = threading.Lock(), {"now": 0, "most": 0}
+
+    def enter(**_: Any) -> None:
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.3)  # a distant region's round trip: the other read starts meanwhile
+
+    def leave(**_: Any) -> None:
+        with lock:
+            state["now"] -= 1
+
+    secrets.meta.events.register("before-call.secrets-manager.GetResourcePolicy", enter)
+    secrets.meta.events.register("after-call.secrets-manager.GetResourcePolicy", leave)
+    assert converge(secrets, declared(overwrite=False))["changed"] is False
+    assert state["most"] == 2

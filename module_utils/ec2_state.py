@@ -1,0 +1,42 @@
+"""The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network,
+ec2_vpc_routing, ec2_vpc_subnets, ec2_security_groups): one function decides what differs, and the
+write path sends exactly that."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, Any]:
+    """The diff that decides every write: {} when the resource is as declared, all of the declaration
+    for a missing one (actual None), else only the settings that differ (before: actual, after: declared)."""
+    if actual is None:
+        return {"before": {}, "after": declared}
+    differ = [key for key, value in declared.items() if actual.get(key) != value]
+    if not differ:
+        return {}
+    return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
+
+
+def ec2_tags(resource: dict[str, Any] | None) -> dict[str, str]:
+    """An EC2 Describe answer's Tags as a dict, without AWS's own aws:* tags (no caller can change them)."""
+    return {t["Key"]: t["Value"] for t in (resource or {}).get("Tags") or [] if not t["Key"].startswith("aws:")}
+
+
+def tag_specifications(resource_type: str, tags: dict[str, str]) -> list[dict[str, Any]]:
+    """TagSpecifications of a Create request (none for no tags)."""
+    if not tags:
+        return []
+    return [{"ResourceType": resource_type, "Tags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]}]
+
+
+def write_ec2_tags(client: Any, resource_id: str, declared: dict[str, str], actual: dict[str, str]) -> None:
+    """Make the resource's tags exactly the declared ones: CreateTags for the new or changed values,
+    DeleteTags for the others (actual is ec2_tags' view, so aws:* tags are never touched)."""
+    changed = {key: value for key, value in declared.items() if actual.get(key) != value}
+    if changed:
+        tags = [{"Key": key, "Value": value} for key, value in sorted(changed.items())]
+        client.create_tags(aws_retry=True, Resources=[resource_id], Tags=tags)
+    extra = sorted(key for key in actual if key not in declared)
+    if extra:
+        client.delete_tags(aws_retry=True, Resources=[resource_id], Tags=[{"Key": key} for key in extra])
