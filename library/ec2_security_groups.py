@@ -109,6 +109,17 @@ from ansible.module_utils.ec2_state import ec2_tags, tag_specifications, write_e
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
+# EC2 is eventually consistent: right after CreateSecurityGroup, AWS may answer a write that names
+# the new group (its rules, a rule of another group naming it) InvalidGroup.NotFound for a few
+# seconds. amazon.aws.ec2_security_group sleeps 3 s after each creation instead; this module retries
+# those answers with backoff (and never reads by id, so a real absence is never retried).
+RETRY_CODES = ["InvalidGroup.NotFound"]
+
+
+def retry_decorator() -> Any:
+    return AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES)
+
+
 # A rule's source kinds: the IpPermission key, the key of its members, the snake_case names.
 SOURCES = (
     ("IpRanges", "CidrIp", "ip_ranges", "cidr_ip"),
@@ -315,7 +326,7 @@ def main() -> None:
         groups=dict(type="list", elements="dict", required=True, options=group_options),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2", retry_decorator=retry_decorator())
     module.exit_json(**converge(module, client))
 
 

@@ -98,6 +98,12 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 ATTRIBUTES = {"dns_support": "enableDnsSupport", "dns_hostnames": "enableDnsHostnames"}
 
 
+# EC2 is eventually consistent: for a few seconds after a creation, AWS may answer a write or read
+# that names the new VPC (its DNS attributes) with a NotFound error. Those answers are retried with backoff, as the
+# amazon.aws modules do (they wait or retry on the same codes).
+RETRY_CODES = ["InvalidVpcID.NotFound"]
+
+
 def find(module: Any, client: Any) -> dict[str, Any] | None:
     filters = [
         {"Name": "tag:Name", "Values": [module.params["name"]]},
@@ -183,7 +189,7 @@ def main() -> None:
         wait_timeout=dict(type="int", default=300),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
     module.exit_json(**converge(module, client))
 
 

@@ -138,6 +138,18 @@ INTERNET = "0.0.0.0/0"
 PLANNED_IGW = "(the internet gateway check mode would create)"
 
 
+# EC2 is eventually consistent: for a few seconds after a creation, AWS may answer a write or read
+# that names a new internet gateway, route table or endpoint (attaching it, a route through it, a
+# subnet's association, reading the endpoint by id) with a NotFound error. Those answers are
+# retried with backoff, as the amazon.aws modules do (they wait or retry on the same codes).
+RETRY_CODES = [
+    "InvalidInternetGatewayID.NotFound",
+    "InvalidGatewayID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidVpcEndpointId.NotFound",
+]
+
+
 def pages(client: Any, operation: str, key: str, **request: Any) -> list[dict[str, Any]]:
     return [item for page in client.get_paginator(operation).paginate(**request) for item in page.get(key, [])]
 
@@ -393,7 +405,7 @@ def main() -> None:
         wait_timeout=dict(type="int", default=320),
     )
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff())
+    client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
     module.exit_json(**converge(module, client))
 
 

@@ -250,3 +250,57 @@ def test_aws_describe_answer_reads_as_the_declared_rules() -> None:
         {"IpProtocol": "-1", "UserIdGroupPairs": [{"GroupId": "sg-0bbb"}]},
         {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]},
     ]
+
+
+def test_a_rule_written_while_aws_does_not_yet_see_the_new_group_is_retried() -> None:
+    """AWS's own answers (botocore's Stubber): right after CreateSecurityGroup, EC2 may answer the
+    group's first AuthorizeSecurityGroupIngress InvalidGroup.NotFound (eventual consistency). The
+    module's retry takes that answer and sends the write again; without it the first run fails."""
+    import boto3
+    from botocore.stub import Stubber
+
+    raw = boto3.client(
+        "ec2", region_name="ap-northeast-1", aws_access_key_id="stubbed", aws_secret_access_key="stubbed"
+    )
+    client = RetryingBotoClientWrapper(raw, groups_module.retry_decorator())
+    spec = declared()[0]
+    task = TaskModule({"vpc_id": "vpc-0123456789abcdef0", "groups": [spec]})
+    created = "sg-0123456789abcdef0"
+    permission = {
+        "IpProtocol": "tcp",
+        "FromPort": 443,
+        "ToPort": 443,
+        "IpRanges": [{"CidrIp": "0.0.0.0/0", "Description": "HTTPS from anywhere"}],
+    }
+    with Stubber(raw) as stubber:
+        stubber.add_response("describe_security_groups", {"SecurityGroups": []})
+        stubber.add_response(
+            "create_security_group",
+            {"GroupId": created},
+            {
+                "VpcId": "vpc-0123456789abcdef0",
+                "GroupName": "t-alb",
+                "Description": spec["description"],
+                "TagSpecifications": [
+                    {
+                        "ResourceType": "security-group",
+                        "Tags": [{"Key": key, "Value": value} for key, value in sorted(spec["tags"].items())],
+                    }
+                ],
+            },
+        )
+        stubber.add_client_error(
+            "authorize_security_group_ingress",
+            "InvalidGroup.NotFound",
+            f"The security group '{created}' does not exist",
+            http_status_code=400,
+        )
+        stubber.add_response(
+            "authorize_security_group_ingress", {"Return": True}, {"GroupId": created, "IpPermissions": [permission]}
+        )
+        result = groups_module.converge(task, client)
+        stubber.assert_no_pending_responses()
+    assert result["changed"] is True
+    assert [(entry["group_name"], entry["action"], entry["group_id"]) for entry in result["results"]] == [
+        ("t-alb", "created", created)
+    ]
