@@ -1,4 +1,5 @@
-"""library/cloudwatch_alarm_targets_info.py against the moto server, run the way a playbook runs it.
+"""library/cloudwatch_alarm_targets_info.py against the moto server (tests/support/module.py; the found
+resources through a playbook run).
 
 Nothing exists: every lookup is empty, not an error (the alarms wait for their resources). Then
 the resources exist, with a decoy of each kind beside them: the module returns exactly the
@@ -11,28 +12,22 @@ from __future__ import annotations
 from collections import Counter
 
 from tests.support.library_code import load_library_module
-from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
-from tests.support.playbook import run_playbook, task_result_json
+from tests.support.module import play_module, run_module
 from tests.support.requests import writes
 
-PLAYBOOK = "tests/modules/playbooks/cloudwatch_alarm_targets_info.yml"
-JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"  # moto's
 TAGS = {"Project": "mensetsu", "Environment": "test", "Role": "app"}
 TARGETS = {
-    "targets_topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:mensetsu-test-alerts",
-    "targets_load_balancer_name": "mensetsu-test-lb",
-    "targets_target_group_name": "mensetsu-test-api",
-    "targets_instance_tags": TAGS,
-    "targets_db_identifier": "mensetsu-test-postgres",
-    "targets_cache_group": "mensetsu-test-redis",
+    "topic_arn": f"arn:aws:sns:{REGION}:{ACCOUNT}:mensetsu-test-alerts",
+    "load_balancer_name": "mensetsu-test-lb",
+    "target_group_name": "mensetsu-test-api",
+    "instance_tags": TAGS,
+    "db_instance_identifier": "mensetsu-test-postgres",
+    "cache_replication_group_id": "mensetsu-test-redis",
 }
-
-
-def run_module() -> dict:
-    run = run_playbook(PLAYBOOK, extra_vars=TARGETS, env=JSON_OUTPUT)
-    return task_result_json(run)
+MODULE = "cloudwatch_alarm_targets_info"
 
 
 def make_platform(boto) -> dict:
@@ -107,8 +102,7 @@ def make_platform(boto) -> dict:
 
 def test_nothing_exists_yet_and_every_lookup_is_empty(aws) -> None:
     with aws.recording_requests() as requests:
-        found = run_module()
-    assert found.get("failed") is not True, found
+        found = run_module(MODULE, TARGETS, env=ONE_ATTEMPT)
     assert found["changed"] is False
     assert (
         found["load_balancer_arn"],
@@ -125,8 +119,7 @@ def test_the_declared_resources_are_found_each_kind_read_once_and_nothing_writte
     expected = make_platform(boto)
     assert expected["cache_cluster_ids"] == ["mensetsu-test-redis-001"], expected
     with aws.recording_requests() as requests:
-        found = run_module()
-    assert found.get("failed") is not True, found
+        found = play_module(MODULE, TARGETS, env=ONE_ATTEMPT)  # as a playbook's task runs it
     assert {key: found[key] for key in expected} == expected
     assert writes(requests) == [], [str(request) for request in writes(requests)]
     assert Counter(request.action for request in requests) == Counter(
