@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.playbook import run_playbook
+from tests.support.playbook import plays, run_playbook
 
 PLAY = """\
 - name: A run that does nothing
@@ -45,6 +45,17 @@ def test_a_default_run_prints_no_warning(tmp_path: Path) -> None:
     run = run_playbook(str(playbook), "localhost,")
     assert run.returncode == 0, run
     assert "nothing to do" in run.output, run
+    assert warnings(run.output) == [], run
+
+
+def test_a_run_of_several_plays_prints_no_warning(tmp_path: Path) -> None:
+    """Each play loads the strategy again (provision.yml: preflight, then the platform): the
+    mitogen strategy's deprecation is dropped on every load, not only the first."""
+    playbook = tmp_path / "two_plays.yml"
+    playbook.write_text(PLAY + "\n" + PLAY.replace("A run that does nothing", "A second play"))
+    run = run_playbook(str(playbook), "localhost,")
+    assert run.returncode == 0, run
+    assert plays(run.output) == ["A run that does nothing", "A second play"], run
     assert warnings(run.output) == [], run
 
 
