@@ -178,6 +178,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule says when botocore is
 
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -300,7 +301,7 @@ def get_subscribers(
         return [subscriber for page in pages for subscriber in page.get("Subscribers", [])]
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("500", "501", "NotImplemented"):
-            module.warn(
+            warn(
                 "The endpoint does not implement DescribeSubscribersForNotification: "
                 "the subscribers of existing notifications were not compared."
             )
