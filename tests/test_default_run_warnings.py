@@ -5,12 +5,12 @@ hidden globally)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
 from tests.support.playbook import plays, run_playbook
+from tests.support.playbook import warning_lines as warnings
 
 PLAY = """\
 - name: A run that does nothing
@@ -28,15 +28,6 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     """The repository's ansible.cfg as it is: no ANSIBLE_* override from the caller's shell."""
     for key in ("ANSIBLE_CONFIG", "ANSIBLE_STRATEGY", "ANSIBLE_DEPRECATION_WARNINGS", "ANSIBLE_ACTION_WARNINGS"):
         monkeypatch.delenv(key, raising=False)
-
-
-# Ansible's own warnings, and a Python warning printed by an import (e.g. cryptography 51's
-# "CryptographyDeprecationWarning: DSA is deprecated" from ansible-core's SSH agent code).
-WARNING = re.compile(r"\[(?:DEPRECATION )?WARNING\]|\b[A-Z]\w*Warning: ")
-
-
-def warnings(output: str) -> list[str]:
-    return [line for line in output.splitlines() if WARNING.search(line)]
 
 
 def test_a_default_run_prints_no_warning(tmp_path: Path) -> None:
