@@ -287,8 +287,9 @@ def wait_for_records(client, module: AnsibleAWSModule, certificate: dict[str, An
         )
     except PollTimeout as timeout_error:
         warn(
+            module,
             f"ACM has not published every DNS validation record of {arn} after "
-            f"{module.params['records_timeout']} s; re-run the task to read them"
+            f"{module.params['records_timeout']} s; re-run the task to read them",
         )
         return timeout_error.last or certificate
 
@@ -379,8 +380,9 @@ def ensure_present(client, module: AnsibleAWSModule, names: list[str]) -> None:
     matches = find_matching(client, module, params["domain_name"], names)
     if len(matches) > 1:
         warn(
+            module,
             f"{len(matches)} certificates match {', '.join(names)}; using {matches[0]['CertificateArn']}. "
-            "Give a Name tag to tell them apart, or delete the extra ones"
+            "Give a Name tag to tell them apart, or delete the extra ones",
         )
     if not matches:
         after = {**common, "tags": params.get("tags") or {}}

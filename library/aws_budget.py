@@ -302,8 +302,9 @@ def get_subscribers(
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("500", "501", "NotImplemented"):
             warn(
+                module,
                 "The endpoint does not implement DescribeSubscribersForNotification: "
-                "the subscribers of existing notifications were not compared."
+                "the subscribers of existing notifications were not compared.",
             )
             return None
         module.fail_json_aws(error, msg="Could not describe the subscribers of a budget notification")

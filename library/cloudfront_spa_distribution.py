@@ -700,7 +700,10 @@ class SpaDistributionManager:
         else:
             distribution, etag = self.get_distribution(found.id)
         if distribution["Status"] != "Deployed":
-            warn(f"Distribution {found.id} is disabled and still deploying; run again (or set wait) to delete it")
+            warn(
+                self.module,
+                f"Distribution {found.id} is disabled and still deploying; run again (or set wait) to delete it",
+            )
             return {**result, "id": found.id, "status": distribution["Status"], "etag": etag}
         try:
             self.client.delete_distribution(Id=found.id, IfMatch=etag, aws_retry=True)

@@ -149,7 +149,7 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     if changed and not module.check_mode:
         messages = put_dashboard(client, module, name, wanted)
         for message in messages:
-            warn(f"CloudWatch on dashboard {name}: {message.get('message')} ({message.get('data_path')})")
+            warn(module, f"CloudWatch on dashboard {name}: {message.get('message')} ({message.get('data_path')})")
         if not arn:
             arn = (read_dashboard(client, module, name) or {}).get("arn", "")
     module.exit_json(

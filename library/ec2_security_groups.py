@@ -280,8 +280,9 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
             entry["action"] = "unchanged" if not diff else "updated" if group else "created"
             if group and group.get("Description") != spec["description"]:
                 warn(
+                    module,
                     f"security group {spec['name']}: its description is {group.get('Description')!r}, declared "
-                    f"{spec['description']!r}; AWS cannot change it in place (delete and re-create the group)"
+                    f"{spec['description']!r}; AWS cannot change it in place (delete and re-create the group)",
                 )
             if spec["name"] in ids:
                 entry["group_id"] = ids[spec["name"]]

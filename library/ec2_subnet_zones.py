@@ -178,7 +178,7 @@ def main() -> None:
     except NotEnoughZones as e:
         module.fail_json(msg=f"instance_types: {e}", existing=existing)
     for warning in warnings:
-        warn(warning)
+        warn(module, warning)
     zones_by_cidr = {
         cidr: existing.get(cidr, zone) for group, zone in zip(groups, zones, strict=True) for cidr in group
     }

@@ -469,8 +469,9 @@ def plan_modifications(
             unverified.append(option)
         elif current[option] != desired[option]:
             warn(
+                module,
                 f"{option} is {current[option]!r} on the existing replication group, the task asks for "
-                f"{desired[option]!r}; it cannot be changed in place and was left alone"
+                f"{desired[option]!r}; it cannot be changed in place and was left alone",
             )
     return changes, unverified
 
@@ -557,8 +558,9 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
         module.fail_json(msg=f"auth_token_update_strategy={strategy} needs auth_token")
     if params.get("auth_token") and not strategy and not group.get("AuthTokenEnabled"):
         warn(
+            module,
             f"{group_id} has no AUTH token and auth_token is only sent on creation; "
-            "set auth_token_update_strategy: rotate to add it"
+            "set auth_token_update_strategy: rotate to add it",
         )
     tag_changes = plan_tag_changes(group_tags(client, module, group["ARN"]), wanted_tags, params["purge_tags"])
 
