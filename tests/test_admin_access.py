@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.support.drift import run_drift_playbook
 from tests.support.naming import names, platform_name
 from tests.support.playbook import REPO, json_document, run_playbook
@@ -32,6 +34,7 @@ def app_group_ports(ec2) -> list[int]:
     return sorted(permission["FromPort"] for permission in group["SecurityGroups"][0]["IpPermissions"])
 
 
+@pytest.mark.stack  # converges two stages of provision.yml four times: not in make test-fast
 def test_ssm_closes_port_22_and_drift_reports_it_opened_again(aws, boto, tmp_path: Path) -> None:
     ec2 = boto("ec2")
     first = run_playbook("playbooks/provision.yml", extra_vars=SSM, args=STAGES)

@@ -92,14 +92,7 @@ def seed_platform(boto) -> dict[str, str]:
         Engine="redis",
         NumCacheClusters=1,
     )
-    # AWS lists a replication group's member clusters in DescribeCacheClusters; moto needs them made.
-    cache.create_cache_cluster(
-        CacheClusterId=f"{NAMES['redis']}-001",
-        ReplicationGroupId=NAMES["redis"],
-        Engine="redis",
-        CacheNodeType="cache.t4g.micro",
-        NumCacheNodes=1,
-    )
+    # The role reads the group's MemberClusters (moto: <group>-001, whatever NumCacheClusters says).
     return {
         "alb": alb["LoadBalancerArn"].split(":loadbalancer/")[1],
         "target_group": group["TargetGroupArn"].split(":")[-1],

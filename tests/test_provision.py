@@ -10,10 +10,11 @@ import json
 from collections.abc import Iterator
 
 import pytest
+import yaml
 
 from tests.support.moto import REGION, MotoServer, start_moto
 from tests.support.naming import log_bucket, media_bucket, names, platform_name, static_bucket
-from tests.support.playbook import PlaybookRun, run_playbook, warning_lines
+from tests.support.playbook import REPO, PlaybookRun, run_playbook, warning_lines
 from tests.support.requests import writes
 
 pytestmark = pytest.mark.stack  # converges a whole stack: not in make test-fast
@@ -58,6 +59,22 @@ def test_first_run_creates_the_stack(stack):
     _, first = stack
     assert first.changed > 10, "a run from empty must create the stack"
     assert first.recap["localhost"]["failed"] == 0
+
+
+def test_each_role_s_rules_run_once_in_preflight_and_not_again_in_the_role(stack):
+    """site.yml's preflight ran every role's tasks/validate.yml; the roles do not run them again."""
+    _, first = stack
+    rules = {
+        path.parent.parent.name: [task["name"] for task in yaml.safe_load(path.read_text())]
+        for path in (REPO / "roles").glob("aws_*/tasks/validate.yml")
+    }
+    assert len(rules) >= 12, rules
+    counts = {
+        f"{role} : {name}": first.output.count(f"TASK [{role} : {name}]")
+        for role, titles in rules.items()
+        for name in titles
+    }
+    assert set(counts.values()) == {1}, counts
 
 
 def test_network_has_public_and_private_subnets_in_two_azs_and_no_nat(client):

@@ -40,8 +40,10 @@ description:
 # After DOCUMENTATION: ansible-doc and ansible-test read it without importing mitogen.
 import functools
 
+import ansible.collections.list
 import ansible.plugins.loader
 import ansible_mitogen.loaders
+import ansible_mitogen.planner
 import ansible_mitogen.strategy
 import mitogen.ssh
 
@@ -98,8 +100,35 @@ def _boot_command(self: mitogen.ssh.Connection) -> list[str]:
 # setattr, not an assignment: ansible-doc reads every module-level assignment as a possible doc.
 setattr(mitogen.ssh.Connection, "get_boot_command", _boot_command)  # noqa: B010
 
+# Collection paths, listed once per run. Before each task that runs a collection's module, mitogen's
+# planner lists every installed collection's directory again (ansible_mitogen/planner.py,
+# `_load_collections`: list_collection_dirs walks the ~100 collections of the ansible package),
+# about 0.1 CPU-second in the task's worker process, which is forked anew for every task and so
+# never keeps what it found. The list is made in the controller before the first task's worker
+# forks (StrategyModule.run), and every worker adds the same paths from it. The collections on
+# disk do not change during a run.
+_COLLECTION_DIRS: list[str] = []
+
+
+def list_collection_dirs_once() -> list[str]:
+    """The installed collections' directories, listed on the first call and kept."""
+    if not _COLLECTION_DIRS:
+        _COLLECTION_DIRS.extend(path.decode("utf-8") for path in ansible.collections.list.list_collection_dirs())
+    return _COLLECTION_DIRS
+
+
+def _load_collections(invocation) -> None:
+    invocation._extra_sys_paths.update(list_collection_dirs_once())
+
+
+setattr(ansible_mitogen.planner, "_load_collections", _load_collections)  # noqa: B010
+
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
 
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
     """The linear strategy with mitogen's connection and module runner."""
+
+    def run(self, iterator, play_context, result=0):
+        list_collection_dirs_once()  # in the controller: the workers forked for the tasks inherit it
+        return super().run(iterator, play_context, result)

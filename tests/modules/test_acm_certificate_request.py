@@ -1,4 +1,5 @@
-"""library/acm_certificate_request.py against the moto server, run the way a role runs it.
+"""library/acm_certificate_request.py against the moto server, run as a role's task runs it
+(tests/support/module.py; the re-run once through a real playbook).
 
 The amazon.aws rhythm: check mode (changed, nothing requested), real run (waits for ISSUED and
 returns the DNS validation records), re-run (same certificate, not one mutating request), tag
@@ -12,10 +13,10 @@ import importlib.util
 
 import pytest
 
-from tests.support.playbook import JSON_OUTPUT, REPO, run_playbook, task_result_json
+from tests.support import module
+from tests.support.playbook import REPO
 from tests.support.requests import writes
 
-PLAYBOOK = "tests/modules/playbooks/acm_certificate_request.yml"
 DOMAIN = "interview.example.com"
 NAMES = [DOMAIN, f"www.{DOMAIN}"]
 CLOUDFRONT = {
@@ -26,10 +27,10 @@ CLOUDFRONT = {
 }
 
 
-def run_module(acm: dict, check: bool = False) -> dict:
-    """Run the playbook; return the module's registered result with the play's recap as `stats`."""
-    run = run_playbook(PLAYBOOK, extra_vars={"acm": acm}, check=check, diff=True, env=JSON_OUTPUT)
-    return task_result_json(run, task=-1, register="acm_result")
+def run_module(acm: dict, check: bool = False, playbook: bool = False) -> dict:
+    """The task's result for the module's options `acm`; `playbook`: through ansible-playbook (with the
+    play's recap as `stats`)."""
+    return (module.play_module if playbook else module.run_module)("acm_certificate_request", acm, check=check)
 
 
 def certificates(acm_client) -> list[dict]:
@@ -68,7 +69,7 @@ def test_certificate_lifecycle_in_us_east_1(aws, boto) -> None:
         assert record["value"]
 
     with aws.recording_requests() as requests:
-        again = run_module({**CLOUDFRONT, "wait": True})
+        again = run_module({**CLOUDFRONT, "wait": True}, playbook=True)
     assert again["stats"]["changed"] == 0
     assert again["certificate_arn"] == arn
     assert again["validation_records"] == records
@@ -77,7 +78,7 @@ def test_certificate_lifecycle_in_us_east_1(aws, boto) -> None:
 
     with aws.recording_requests() as requests:
         checked = run_module(CLOUDFRONT, check=True)
-    assert checked["stats"]["changed"] == 0
+    assert checked["changed"] is False
     assert writes(requests) == []
 
     retagged = {**CLOUDFRONT, "tags": {"Name": "mensetsu-test-cloudfront", "Environment": "test"}}

@@ -1,4 +1,5 @@
-"""library/aws_budget.py against the moto server, run the way a playbook runs it.
+"""library/aws_budget.py against the moto server, run as a playbook's task runs it (tests/support/module.py;
+the missing amount through a real playbook).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run (unchanged and not one
 mutating request), notification changes (check mode first), delete (check mode first).
@@ -10,14 +11,14 @@ could not compare subscribers.
 
 from __future__ import annotations
 
-from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
-from tests.support.playbook import run_playbook, task_result_json
+from tests.support import module
+from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/aws_budget.yml"
-# The json callback prints each task's result; one attempt per call: moto answers the calls it lacks with
-# HTTP 500, which botocore would otherwise retry with back-off for seconds.
-JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
+# One attempt per call: moto answers the calls it lacks with HTTP 500, which botocore would otherwise
+# retry with back-off for seconds.
+ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}
 NAME = "mensetsu-test-monthly"
 ACCOUNT = "123456789012"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
@@ -27,17 +28,16 @@ SUBSCRIBERS = [
     {"protocol": "sns", "address": f"arn:aws:sns:ap-northeast-1:{ACCOUNT}:mensetsu-test-alerts"},
 ]
 BUDGET = {
-    "budget_amount": 90,
-    "budget_cost_filter_tags": TAGS,
-    "budget_notifications": NOTIFY,
-    "budget_subscribers": SUBSCRIBERS,
+    "amount": 90,
+    "cost_filter_tags": TAGS,
+    "notifications": NOTIFY,
+    "subscribers": SUBSCRIBERS,
 }
 
 
-def run_module(check: bool = False, **variables: object) -> dict:
-    """Run the playbook with budget_* variables; return the task's result (with the play's recap as `stats`)."""
-    run = run_playbook(PLAYBOOK, extra_vars={"budget_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT)
-    return task_result_json(run)
+def run_module(check: bool = False, **args: object) -> dict:
+    """The task's result for the module's options `args` (name: NAME)."""
+    return module.run_module("aws_budget", {"name": NAME, **args}, check=check, env=ONE_ATTEMPT)
 
 
 def budgets(client) -> list[dict]:
@@ -90,7 +90,7 @@ def test_budget_lifecycle(aws, boto) -> None:
 
     # An update of the amount goes through UpdateBudget, which moto lacks: its plan is checked here.
     with aws.recording_requests() as requests:
-        planned_update = run_module(check=True, **(BUDGET | {"budget_amount": 120}))
+        planned_update = run_module(check=True, **(BUDGET | {"amount": 120}))
     assert planned_update["changed"] is True
     assert (planned_update["diff"]["before"]["amount"], planned_update["diff"]["after"]["amount"]) == (90.0, 120.0)
     assert writes(requests) == []
@@ -98,27 +98,27 @@ def test_budget_lifecycle(aws, boto) -> None:
 
     # Notifications: drop the forecast, alert at 50% actual too (check mode first).
     fewer = [{"type": "ACTUAL", "threshold": 80}, {"type": "ACTUAL", "threshold": 50}]
-    planned_notes = run_module(check=True, **(BUDGET | {"budget_notifications": fewer}))
+    planned_notes = run_module(check=True, **(BUDGET | {"notifications": fewer}))
     assert planned_notes["changed"] is True
     assert [n["threshold"] for n in planned_notes["diff"]["after"]["notifications"]] == [50.0, 80.0]
     assert len(notifications(client)) == 2 and ("FORECASTED", "GREATER_THAN", 100.0, "PERCENTAGE") in notifications(
         client
     )
-    changed_notes = run_module(**(BUDGET | {"budget_notifications": fewer}))
+    changed_notes = run_module(**(BUDGET | {"notifications": fewer}))
     assert changed_notes["changed"] is True
     assert notifications(client) == {
         ("ACTUAL", "GREATER_THAN", 50.0, "PERCENTAGE"),
         ("ACTUAL", "GREATER_THAN", 80.0, "PERCENTAGE"),
     }
-    assert run_module(**(BUDGET | {"budget_notifications": fewer}))["changed"] is False
+    assert run_module(**(BUDGET | {"notifications": fewer}))["changed"] is False
 
-    planned_delete = run_module(check=True, budget_state="absent")
+    planned_delete = run_module(check=True, state="absent")
     assert planned_delete["changed"] is True and planned_delete["diff"]["after"] == {}
     assert len(budgets(client)) == 1, "check mode deleted the budget"
-    deleted = run_module(budget_state="absent")
+    deleted = run_module(state="absent")
     assert deleted["changed"] is True
     assert budgets(client) == []
-    assert run_module(budget_state="absent")["changed"] is False
+    assert run_module(state="absent")["changed"] is False
 
 
 def test_creating_without_an_amount_fails_clearly(aws) -> None:

@@ -1,4 +1,5 @@
-"""library/cloudfront_spa_distribution.py against the moto server, run the way a playbook runs it.
+"""library/cloudfront_spa_distribution.py against the moto server, run as a playbook's task runs it
+(tests/support/module.py; the lifecycle's re-run once through a real playbook).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run and --check
 re-run (unchanged, not one mutating request), update of one field (check mode first), tags,
@@ -12,23 +13,21 @@ import importlib.util
 
 import pytest
 
+from tests.support import module
 from tests.support.cloudfront import other_projects_distribution
-from tests.support.playbook import JSON_OUTPUT, REPO, run_playbook, task_result_json
+from tests.support.playbook import REPO
 from tests.support.requests import distribution_configs_read, writes
 
-PLAYBOOK = "tests/modules/playbooks/cloudfront_spa_distribution.yml"
-# The json callback prints each task's result: what the module returned to the playbook.
 COMMENT = "mensetsu-test static site"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 TAGS = {"Project": "mensetsu", "Environment": "test", "ManagedBy": "ansible"}
 
 
-def run_module(check: bool = False, expect_failure: bool = False, **variables: object) -> dict:
-    """Run the playbook with spa_* variables; return the task's result (with the play's recap as `stats`)."""
-    run = run_playbook(
-        PLAYBOOK, extra_vars={"spa_comment": COMMENT, **variables}, check=check, diff=True, env=JSON_OUTPUT
+def run_module(check: bool = False, expect_failure: bool = False, playbook: bool = False, **args: object) -> dict:
+    """The task's result for the module's options `args` (comment: COMMENT); `playbook`: through ansible-playbook."""
+    return (module.play_module if playbook else module.run_module)(
+        "cloudfront_spa_distribution", {"comment": COMMENT, **args}, check=check, failures=1 if expect_failure else 0
     )
-    return task_result_json(run, failures=1 if expect_failure else 0)
 
 
 def distributions(cloudfront) -> list[dict]:
@@ -48,11 +47,11 @@ def site(boto) -> dict:
         }
     )["OriginAccessControl"]["Id"]
     return {
-        "spa_caller_reference": "mensetsu-test-static",
-        "spa_origin_bucket": "mensetsu-test-static",
-        "spa_origin_bucket_region": "ap-northeast-1",
-        "spa_origin_access_control_id": oac,
-        "spa_tags": TAGS,
+        "caller_reference": "mensetsu-test-static",
+        "origin_bucket": "mensetsu-test-static",
+        "origin_bucket_region": "ap-northeast-1",
+        "origin_access_control_id": oac,
+        "tags": TAGS,
     }
 
 
@@ -62,7 +61,7 @@ def domain(boto) -> dict:
     certificate = boto("acm", "us-east-1").request_certificate(
         DomainName="example.com", SubjectAlternativeNames=["www.example.com"], ValidationMethod="DNS"
     )["CertificateArn"]
-    return {"spa_aliases": ["www.example.com", "example.com"], "spa_acm_certificate_arn": certificate}
+    return {"aliases": ["www.example.com", "example.com"], "acm_certificate_arn": certificate}
 
 
 def test_distribution_lifecycle(aws, boto, site, domain) -> None:
@@ -71,12 +70,10 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
 
     planned = run_module(check=True, **site)
     assert planned["changed"] is True
-    assert (
-        planned["diff"]["after"]["Origins"]["Items"][0]["OriginAccessControlId"] == site["spa_origin_access_control_id"]
-    )
+    assert planned["diff"]["after"]["Origins"]["Items"][0]["OriginAccessControlId"] == site["origin_access_control_id"]
     assert distributions(cloudfront) == [], "check mode created a distribution"
 
-    created = run_module(spa_wait=True, **site)
+    created = run_module(wait=True, **site)
     assert created["changed"] is True
     assert created["status"] == "Deployed"
     assert created["aliases"] == ["example.com", "www.example.com"]
@@ -102,7 +99,7 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
         assert item["ErrorCachingMinTTL"] <= 60
     assert sorted(config["Aliases"]["Items"]) == ["example.com", "www.example.com"]
     certificate = config["ViewerCertificate"]
-    assert certificate["ACMCertificateArn"] == site["spa_acm_certificate_arn"]
+    assert certificate["ACMCertificateArn"] == site["acm_certificate_arn"]
     assert (certificate["SSLSupportMethod"], certificate["MinimumProtocolVersion"]) == ("sni-only", "TLSv1.2_2021")
     assert certificate["CloudFrontDefaultCertificate"] is False
     assert config["PriceClass"] == "PriceClass_200"
@@ -111,14 +108,14 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
     assert {tag["Key"]: tag["Value"] for tag in tags} == TAGS
 
     with aws.recording_requests() as requests:
-        again = run_module(**site)
+        again = run_module(playbook=True, **site)
         checked = run_module(check=True, **site)
     assert (again["changed"], checked["changed"]) == (False, False)
     assert again["changed_fields"] == [] and again["id"] == created["id"]
     assert writes(requests) == [], [str(request) for request in writes(requests)]
     assert any(request.action == "" and "distribution" in request.url for request in requests)
 
-    planned_update = run_module(check=True, spa_price_class="PriceClass_All", **site)
+    planned_update = run_module(check=True, price_class="PriceClass_All", **site)
     assert planned_update["changed"] is True
     assert planned_update["changed_fields"] == ["PriceClass"]
     assert planned_update["diff"] == {
@@ -127,7 +124,7 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
     }
     assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["PriceClass"] == "PriceClass_200"
 
-    updated = run_module(spa_price_class="PriceClass_All", **site)
+    updated = run_module(price_class="PriceClass_All", **site)
     assert updated["changed"] is True and updated["changed_fields"] == ["PriceClass"]
     config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
     assert config["PriceClass"] == "PriceClass_All"
@@ -135,12 +132,12 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
     assert config["DefaultCacheBehavior"]["CachePolicyId"] == CACHING_OPTIMIZED
     assert len(distributions(cloudfront)) == 1
 
-    absent = {"spa_state": "absent", "spa_caller_reference": "mensetsu-test-static"}
+    absent = {"state": "absent", "caller_reference": "mensetsu-test-static"}
     planned_delete = run_module(check=True, **absent)
     assert planned_delete["changed"] is True
     assert len(distributions(cloudfront)) == 1, "check mode deleted the distribution"
 
-    deleted = run_module(spa_wait=True, **absent)
+    deleted = run_module(wait=True, **absent)
     assert deleted["changed"] is True
     assert distributions(cloudfront) == []
     assert run_module(**absent)["changed"] is False
@@ -149,7 +146,7 @@ def test_distribution_lifecycle(aws, boto, site, domain) -> None:
 BAD_CERTIFICATE_SETTINGS = {
     # the emulator would accept this ARN; AWS refuses a certificate outside us-east-1 for CloudFront
     "must be a certificate in us-east-1": {
-        "spa_acm_certificate_arn": "arn:aws:acm:ap-northeast-1:123456789012:certificate/1"
+        "acm_certificate_arn": "arn:aws:acm:ap-northeast-1:123456789012:certificate/1"
     },
     # the default certificate covers only *.cloudfront.net
     "aliases need acm_certificate_arn": {},
@@ -159,7 +156,7 @@ BAD_CERTIFICATE_SETTINGS = {
 def test_bad_certificate_settings_stop_before_any_request(aws, boto, site) -> None:
     for message, change in BAD_CERTIFICATE_SETTINGS.items():
         with aws.recording_requests() as requests:
-            failed = run_module(expect_failure=True, spa_aliases=["example.com"], **{**site, **change})
+            failed = run_module(expect_failure=True, aliases=["example.com"], **{**site, **change})
         assert message in failed["msg"], failed["msg"]
         assert requests == [], f"the module called AWS before refusing ({message})"
     assert distributions(boto("cloudfront", "us-east-1")) == []
@@ -168,10 +165,10 @@ def test_bad_certificate_settings_stop_before_any_request(aws, boto, site) -> No
 def test_found_by_comment_with_the_default_certificate_and_retagged(aws, boto, site) -> None:
     cloudfront = boto("cloudfront", "us-east-1")
     # No origin_bucket_region: the bucket is taken to be in the module's region (the play's AWS_REGION).
-    plain = {key: site[key] for key in ("spa_origin_bucket", "spa_origin_access_control_id")}
+    plain = {key: site[key] for key in ("origin_bucket", "origin_access_control_id")}
 
     # A --check run from empty: the OAC task did not create the OAC, so its id is empty.
-    planned = run_module(check=True, **{**plain, "spa_origin_access_control_id": ""})
+    planned = run_module(check=True, **{**plain, "origin_access_control_id": ""})
     assert planned["changed"] is True and distributions(cloudfront) == []
     assert (planned["id"], planned["arn"]) == ("", ""), "later tasks of a --check run read these"
 
@@ -182,7 +179,7 @@ def test_found_by_comment_with_the_default_certificate_and_retagged(aws, boto, s
     assert config["ViewerCertificate"]["CloudFrontDefaultCertificate"] is True
     assert config["Origins"]["Items"][0]["DomainName"] == "mensetsu-test-static.s3.ap-northeast-1.amazonaws.com"
 
-    retagged = run_module(spa_tags={"Project": "mensetsu"}, **plain)
+    retagged = run_module(tags={"Project": "mensetsu"}, **plain)
     assert retagged["changed"] is True and retagged["changed_fields"] == ["Tags"]
     assert retagged["id"] == created["id"] and len(distributions(cloudfront)) == 1
     tags = cloudfront.list_tags_for_resource(Resource=created["arn"])["Tags"]["Items"]
@@ -243,10 +240,10 @@ def test_web_acl_headers_policy_and_logging_are_managed_when_set(aws, boto, site
     acl = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/mensetsu-test-cloudfront/1"
     hardened = {
         **site,
-        "spa_web_acl_id": acl,
-        "spa_response_headers_policy_id": "policy-1",  # moto echoes any id (it has no policies)
-        "spa_logging_bucket": "mensetsu-test-logs",
-        "spa_logging_prefix": "cloudfront/",
+        "web_acl_id": acl,
+        "response_headers_policy_id": "policy-1",  # moto echoes any id (it has no policies)
+        "logging_bucket": "mensetsu-test-logs",
+        "logging_prefix": "cloudfront/",
     }
     created = run_module(**hardened)
     config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
@@ -278,9 +275,7 @@ def test_web_acl_headers_policy_and_logging_are_managed_when_set(aws, boto, site
     assert cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]["WebACLId"] == acl
 
     # Empty strings detach the ACL, drop the policy and disable the logs (teardown's first step).
-    detached = run_module(
-        **{**hardened, "spa_web_acl_id": "", "spa_response_headers_policy_id": "", "spa_logging_bucket": ""}
-    )
+    detached = run_module(**{**hardened, "web_acl_id": "", "response_headers_policy_id": "", "logging_bucket": ""})
     assert detached["changed"] is True
     config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
     assert config["WebACLId"] == "" and config["Logging"]["Enabled"] is False

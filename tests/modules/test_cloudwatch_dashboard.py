@@ -1,4 +1,5 @@
-"""library/cloudwatch_dashboard.py against the moto server, run the way a role runs it, and its
+"""library/cloudwatch_dashboard.py against the moto server, run as a role's task runs it
+(tests/support/module.py; the body that is not JSON through a real playbook), and its
 comparison fed the answers AWS gives (botocore's Stubber on the CloudWatch service model).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run (unchanged, not one
@@ -15,13 +16,12 @@ import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 from botocore.stub import Stubber
 
+from tests.support import module
 from tests.support.library_code import ModuleFailed, TaskModule, load_library_module
-from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
-from tests.support.playbook import run_playbook, task_result_json
+from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/cloudwatch_dashboard.yml"
-JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "mensetsu-test"
 WIDGET = {
     "type": "metric",
@@ -40,11 +40,9 @@ WIDGET = {
 BODY = {"widgets": [WIDGET]}
 
 
-def run_module(check: bool = False, **variables: object) -> dict:
-    run = run_playbook(
-        PLAYBOOK, extra_vars={"dashboard_name": NAME, **variables}, check=check, diff=True, env=JSON_OUTPUT
-    )
-    return task_result_json(run)
+def run_module(check: bool = False, **args: object) -> dict:
+    """The task's result for the module's options `args` (name: NAME)."""
+    return module.run_module("cloudwatch_dashboard", {"name": NAME, **args}, check=check, env={"AWS_MAX_ATTEMPTS": "1"})
 
 
 def stored(cloudwatch) -> dict | None:
@@ -57,12 +55,12 @@ def stored(cloudwatch) -> dict | None:
 def test_dashboard_lifecycle(aws, boto) -> None:
     cloudwatch = boto("cloudwatch")
 
-    planned = run_module(check=True, dashboard_body=BODY)
+    planned = run_module(check=True, body=BODY)
     assert planned["changed"] is True
     assert planned["diff"] == {"before": {}, "after": BODY}
     assert stored(cloudwatch) is None, "check mode created the dashboard"
 
-    created = run_module(dashboard_body=BODY)
+    created = run_module(body=BODY)
     assert created["changed"] is True
     assert created["arn"].endswith(f":dashboard/{NAME}")
     assert stored(cloudwatch) == BODY
@@ -70,9 +68,9 @@ def test_dashboard_lifecycle(aws, boto) -> None:
     # The same body, its keys in another order and given as JSON text: no change, no write.
     reordered = json.dumps({"widgets": [dict(reversed(list(WIDGET.items())))]}, indent=2)
     with aws.recording_requests() as requests:
-        again = run_module(dashboard_body=BODY)
-        as_text = run_module(dashboard_body=reordered)
-        checked = run_module(check=True, dashboard_body=BODY)
+        again = run_module(body=BODY)
+        as_text = run_module(body=reordered)
+        checked = run_module(check=True, body=BODY)
     assert (again["changed"], as_text["changed"], checked["changed"]) == (False, False, False)
     assert writes(requests) == [], [str(request) for request in writes(requests)]
     assert [str(request) for request in requests if request.service == "monitoring"]
@@ -81,20 +79,20 @@ def test_dashboard_lifecycle(aws, boto) -> None:
     edited = {"widgets": [WIDGET | {"properties": WIDGET["properties"] | {"title": "edited by hand"}}]}
     cloudwatch.put_dashboard(DashboardName=NAME, DashboardBody=json.dumps(edited))
     with aws.recording_requests() as requests:
-        drift = run_module(check=True, dashboard_body=BODY)
+        drift = run_module(check=True, body=BODY)
     assert drift["changed"] is True
     assert drift["diff"]["before"] == edited and drift["diff"]["after"] == BODY
     assert writes(requests) == []
     assert stored(cloudwatch) == edited
-    assert run_module(dashboard_body=BODY)["changed"] is True
+    assert run_module(body=BODY)["changed"] is True
     assert stored(cloudwatch) == BODY
 
-    planned_delete = run_module(check=True, dashboard_state="absent")
+    planned_delete = run_module(check=True, state="absent")
     assert planned_delete["changed"] is True and planned_delete["diff"]["after"] == {}
     assert stored(cloudwatch) == BODY, "check mode deleted the dashboard"
-    assert run_module(dashboard_state="absent")["changed"] is True
+    assert run_module(state="absent")["changed"] is True
     assert stored(cloudwatch) is None
-    assert run_module(dashboard_state="absent")["changed"] is False
+    assert run_module(state="absent")["changed"] is False
 
 
 def test_a_body_that_is_not_json_stops_the_task(aws) -> None:

@@ -1,15 +1,21 @@
-"""library/elasticache_replication_group.py against the moto server, run the way a role runs it.
+"""library/elasticache_replication_group.py against the moto server, run as a role's task runs it
+(tests/support/module.py; the re-run with another token through the real playbook, whose output must
+not show a token).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run (unchanged, not one
 mutating request, even with another AUTH token), update (check mode first), token rotation, delete
 (check mode first). The cache subnet group comes from community.aws.elasticache_subnet_group in the
-same playbook, which shows that module is idempotent and honours check mode against moto.
+same playbook (before the module, run the same way), which shows that module is idempotent and honours
+check mode against moto.
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from tests.support import module
 from tests.support.library_code import TaskModule, load_library_module
 from tests.support.playbook import JSON_OUTPUT, PlaybookRun, run_playbook, task_result_json
 from tests.support.requests import writes
@@ -22,6 +28,33 @@ OTHER_TOKEN = "test-only-token-fedcba9876543210"
 
 
 def run_module(erg: dict, check: bool = False, subnet_ids: list[str] | None = None) -> dict:
+    """The playbook's two tasks, each as its task runs it: the subnet group (when `subnet_ids`), then the
+    module with the options `erg`. The module's result, the subnet group's as `subnet_group_task`."""
+    subnet_group_task = {"changed": False, "skipped": True}
+    if subnet_ids is not None:
+        subnet_group_task = module.run_module(
+            "community.aws.elasticache_subnet_group",
+            {"name": SUBNET_GROUP, "description": f"{SUBNET_GROUP} private subnets", "subnets": subnet_ids},
+            check=check,
+        )
+    result = module.run_module(
+        "elasticache_replication_group",
+        {"replication_group_id": GROUP_ID, **erg},
+        check=check,
+        no_log="auth_token" in erg,
+    )
+    for secret in (TOKEN, OTHER_TOKEN):
+        assert secret not in json.dumps(result), "the module returned the AUTH token"
+    result["subnet_group_task"] = subnet_group_task
+    return result
+
+
+def changed_tasks(result: dict) -> int:
+    """What the play's recap counts as changed: the subnet group's task and the module's."""
+    return sum(task["changed"] is True for task in (result, result["subnet_group_task"]))
+
+
+def play(erg: dict, check: bool = False, subnet_ids: list[str] | None = None) -> dict:
     """Run the playbook; return the module's registered result with the play's recap as `stats`."""
     extra_vars: dict = {"erg": {"replication_group_id": GROUP_ID, **erg}}
     if subnet_ids is not None:
@@ -83,7 +116,7 @@ def test_replication_group_lifecycle(aws, boto, network) -> None:
     assert elasticache.describe_cache_subnet_groups()["CacheSubnetGroups"] == [], "check mode created a subnet group"
 
     created = run_module(wanted, subnet_ids=network["subnet_ids"])
-    assert created["changed"] is True and created["stats"]["changed"] == 2
+    assert created["changed"] is True and changed_tasks(created) == 2
     [group] = groups(elasticache)
     assert group["Status"] == "available"
     assert group["TransitEncryptionEnabled"] is True
@@ -102,7 +135,7 @@ def test_replication_group_lifecycle(aws, boto, network) -> None:
 
     # AWS never returns the token: another token is not a change, and nothing is sent.
     with aws.recording_requests() as requests:
-        again = run_module({**wanted, "auth_token": OTHER_TOKEN}, subnet_ids=network["subnet_ids"])
+        again = play({**wanted, "auth_token": OTHER_TOKEN}, subnet_ids=network["subnet_ids"])
     assert again["stats"]["changed"] == 0, again
     assert writes(requests) == []
     # moto keeps no member clusters, so what AWS reports only there cannot be compared here.
@@ -110,7 +143,7 @@ def test_replication_group_lifecycle(aws, boto, network) -> None:
 
     with aws.recording_requests() as requests:
         checked = run_module(wanted, check=True, subnet_ids=network["subnet_ids"])
-    assert checked["stats"]["changed"] == 0
+    assert changed_tasks(checked) == 0
     assert writes(requests) == []
 
     update = {

@@ -1,4 +1,5 @@
-"""library/s3_buckets.py against the moto server, run the way a playbook runs it.
+"""library/s3_buckets.py against the moto server, run as a playbook's task runs it (tests/support/module.py;
+the no-op re-run once through a real playbook).
 
 One module call manages several buckets: it reads only the declared attributes, all of them in
 parallel, and writes only what differs; check mode (and so the drift run) reports the same
@@ -8,21 +9,18 @@ differences and writes nothing. About 25 s.
 from __future__ import annotations
 
 import json
-import re
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
 
-from tests.support.playbook import run_playbook
+from tests.support import module
 from tests.support.requests import writes
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from latency_proxy import LatencyProxy
 
-PLAYBOOK = "tests/modules/playbooks/s3_buckets.yml"
-JSON_OUTPUT = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"}
 REGION_CONFIG = {"LocationConstraint": "ap-northeast-1"}
 LOGS, MEDIA, STATIC = "mensetsu-test-logs", "mensetsu-test-media", "mensetsu-test-static"
 RULE = "expire-noncurrent-and-abort-uploads"
@@ -79,14 +77,12 @@ def declared() -> list[dict]:
     ]
 
 
-def run_module(buckets: list[dict], check: bool = False, **variables: object) -> dict:
-    run = run_playbook(PLAYBOOK, extra_vars={"buckets": buckets, **variables}, check=check, diff=True, env=JSON_OUTPUT)
-    start = re.search(r"^\{", run.output, re.M)
-    assert start, run
-    document, _ = json.JSONDecoder().raw_decode(run.output[start.start() :])
-    result = document["plays"][0]["tasks"][0]["hosts"]["localhost"]
-    assert document["stats"]["localhost"]["failures"] == 0, result.get("module_stdout", result.get("msg", run))
-    return result
+def run_module(buckets: list[dict], check: bool = False, playbook: bool = False, endpoint: str | None = None) -> dict:
+    """The task's result for these buckets; `playbook`: through ansible-playbook; `endpoint`: another
+    AWS endpoint (the inventory's aws_endpoint_url comes from AWS_ENDPOINT_URL)."""
+    return (module.play_module if playbook else module.run_module)(
+        "s3_buckets", {"buckets": buckets}, check=check, env={"AWS_ENDPOINT_URL": endpoint} if endpoint else None
+    )
 
 
 def by_name(result: dict) -> dict[str, dict]:
@@ -138,7 +134,7 @@ def test_create_converge_check_and_fix_a_hand_change(aws, boto) -> None:
     assert tags == {"Name": MEDIA, "Purpose": "media"}
 
     with aws.recording_requests() as requests:
-        again = run_module(declared())
+        again = run_module(declared(), playbook=True)
     assert again["changed"] is False and writes(requests) == [], [str(request) for request in writes(requests)]
     # Only what is declared is read: 9 attributes of the media bucket, 6 of the static one.
     assert len(requests) == 15, [str(request) for request in requests]
@@ -186,7 +182,7 @@ def test_reads_every_bucket_and_attribute_in_parallel(aws, boto) -> None:
     log_target(s3)
     run_module(declared())
     with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
-        result = run_module(declared(), aws_endpoint_url=proxy.endpoint)
+        result = run_module(declared(), endpoint=proxy.endpoint)
         counts = proxy.counts()
     assert result["changed"] is False
     assert counts.requests == 15, counts.table()

@@ -1,4 +1,5 @@
-"""library/ssm_session_preferences.py against the moto server, run the way a playbook runs it.
+"""library/ssm_session_preferences.py against the moto server, run as a playbook's task runs it
+(tests/support/module.py; the out-of-range timeout through a real playbook).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run and check run
 (unchanged, not one mutating request), an out-of-band change (the console's) seen by check mode and
@@ -10,20 +11,18 @@ from __future__ import annotations
 
 import json
 
-from tests.support.playbook import JSON_OUTPUT as PLAYBOOK_JSON_OUTPUT
-from tests.support.playbook import run_playbook, task_result_json
+from tests.support import module
+from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/ssm_session_preferences.yml"
-JSON_OUTPUT = {**PLAYBOOK_JSON_OUTPUT, "AWS_MAX_ATTEMPTS": "1"}
 NAME = "SSM-SessionManagerRunShell"
 GROUP = "/mensetsu/test/ssm-sessions"
 
 
-def run_module(check: bool = False, **variables: object) -> dict:
-    """Run the playbook with prefs_* variables; return the task's result."""
-    run = run_playbook(PLAYBOOK, extra_vars=variables, check=check, diff=True, env=JSON_OUTPUT)
-    return task_result_json(run)
+def run_module(check: bool = False, **args: object) -> dict:
+    """The task's result for the module's options `args`."""
+    return module.run_module("ssm_session_preferences", args, check=check, env={"AWS_MAX_ATTEMPTS": "1"})
 
 
 def default_document(client) -> tuple[dict, str]:
@@ -39,13 +38,13 @@ def documents(client) -> list[str]:
 def test_preferences_lifecycle(aws, boto) -> None:
     ssm = boto("ssm", "ap-northeast-1")
 
-    planned = run_module(check=True, prefs_log_group=GROUP)
+    planned = run_module(check=True, cloudwatch_log_group_name=GROUP)
     assert planned["changed"] is True
     assert planned["diff"]["before"] == {}
     assert planned["diff"]["after"]["inputs"]["cloudWatchLogGroupName"] == GROUP
     assert documents(ssm) == [], "check mode created the document"
 
-    created = run_module(prefs_log_group=GROUP)
+    created = run_module(cloudwatch_log_group_name=GROUP)
     assert created["changed"] is True and created["document_version"] == "1"
     content, _ = default_document(ssm)
     assert ssm.describe_document(Name=NAME)["Document"]["DocumentType"] == "Session"
@@ -54,8 +53,8 @@ def test_preferences_lifecycle(aws, boto) -> None:
     assert content["inputs"]["idleSessionTimeout"] == "20" and content["inputs"]["s3BucketName"] == ""
 
     with aws.recording_requests() as requests:
-        again = run_module(prefs_log_group=GROUP)
-        checked = run_module(check=True, prefs_log_group=GROUP)
+        again = run_module(cloudwatch_log_group_name=GROUP)
+        checked = run_module(check=True, cloudwatch_log_group_name=GROUP)
     assert again["changed"] is False and checked["changed"] is False
     assert writes(requests) == [], [str(request) for request in writes(requests)]
 
@@ -64,7 +63,7 @@ def test_preferences_lifecycle(aws, boto) -> None:
     console["inputs"].update(cloudWatchLogGroupName="", idleSessionTimeout="60")
     ssm.update_document(Name=NAME, Content=json.dumps(console), DocumentVersion="$LATEST")
     ssm.update_document_default_version(Name=NAME, DocumentVersion="2")
-    seen = run_module(check=True, prefs_log_group=GROUP)
+    seen = run_module(check=True, cloudwatch_log_group_name=GROUP)
     assert seen["changed"] is True
     assert seen["diff"]["before"]["inputs"]["cloudWatchLogGroupName"] == ""
     assert seen["diff"]["after"]["inputs"]["cloudWatchLogGroupName"] == GROUP
@@ -72,22 +71,22 @@ def test_preferences_lifecycle(aws, boto) -> None:
 
     # Version 1 holds the declared content: AWS refuses it as a new version (DuplicateDocumentContent),
     # so the module makes version 1 the default again.
-    restored = run_module(prefs_log_group=GROUP)
+    restored = run_module(cloudwatch_log_group_name=GROUP)
     assert restored["changed"] is True and restored["document_version"] == "1"
     assert default_document(ssm) == (content, "1")
 
     # A declared change goes in as a new default version.
-    shorter = run_module(prefs_log_group=GROUP, prefs_idle_timeout=10)
+    shorter = run_module(cloudwatch_log_group_name=GROUP, idle_session_timeout=10)
     assert shorter["changed"] is True and shorter["document_version"] == "3"
     assert default_document(ssm)[0]["inputs"]["idleSessionTimeout"] == "10"
-    assert run_module(prefs_log_group=GROUP, prefs_idle_timeout=10)["changed"] is False
+    assert run_module(cloudwatch_log_group_name=GROUP, idle_session_timeout=10)["changed"] is False
 
-    planned_delete = run_module(check=True, prefs_state="absent")
+    planned_delete = run_module(check=True, state="absent")
     assert planned_delete["changed"] is True and planned_delete["diff"]["after"] == {}
     assert documents(ssm) == [NAME], "check mode deleted the document"
-    assert run_module(prefs_state="absent")["changed"] is True
+    assert run_module(state="absent")["changed"] is True
     assert documents(ssm) == []
-    assert run_module(prefs_state="absent")["changed"] is False
+    assert run_module(state="absent")["changed"] is False
 
 
 def test_an_idle_timeout_out_of_range_fails_clearly(aws) -> None:
