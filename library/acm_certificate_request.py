@@ -172,6 +172,7 @@ except ImportError:
 
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -285,9 +286,10 @@ def wait_for_records(client, module: AnsibleAWSModule, certificate: dict[str, An
             lambda: describe(client, module, arn), has_all_records, timeout=module.params["records_timeout"]
         )
     except PollTimeout as timeout_error:
-        module.warn(
+        warn(
+            module,
             f"ACM has not published every DNS validation record of {arn} after "
-            f"{module.params['records_timeout']} s; re-run the task to read them"
+            f"{module.params['records_timeout']} s; re-run the task to read them",
         )
         return timeout_error.last or certificate
 
@@ -377,9 +379,10 @@ def ensure_present(client, module: AnsibleAWSModule, names: list[str]) -> None:
     common = {"region": module.region, "domain_name": params["domain_name"], "subject_alternative_names": names}
     matches = find_matching(client, module, params["domain_name"], names)
     if len(matches) > 1:
-        module.warn(
+        warn(
+            module,
             f"{len(matches)} certificates match {', '.join(names)}; using {matches[0]['CertificateArn']}. "
-            "Give a Name tag to tell them apart, or delete the extra ones"
+            "Give a Name tag to tell them apart, or delete the extra ones",
         )
     if not matches:
         after = {**common, "tags": params.get("tags") or {}}

@@ -178,6 +178,7 @@ with contextlib.suppress(ImportError):  # AnsibleAWSModule says when botocore is
 
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -300,9 +301,10 @@ def get_subscribers(
         return [subscriber for page in pages for subscriber in page.get("Subscribers", [])]
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("500", "501", "NotImplemented"):
-            module.warn(
+            warn(
+                module,
                 "The endpoint does not implement DescribeSubscribersForNotification: "
-                "the subscribers of existing notifications were not compared."
+                "the subscribers of existing notifications were not compared.",
             )
             return None
         module.fail_json_aws(error, msg="Could not describe the subscribers of a budget notification")

@@ -276,6 +276,7 @@ from ansible.module_utils.cloudfront_resources import (
 from ansible.module_utils.config_compare import config_differences, differences_diff, merge_config
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
@@ -699,8 +700,9 @@ class SpaDistributionManager:
         else:
             distribution, etag = self.get_distribution(found.id)
         if distribution["Status"] != "Deployed":
-            self.module.warn(
-                f"Distribution {found.id} is disabled and still deploying; run again (or set wait) to delete it"
+            warn(
+                self.module,
+                f"Distribution {found.id} is disabled and still deploying; run again (or set wait) to delete it",
             )
             return {**result, "id": found.id, "status": distribution["Status"], "etag": etag}
         try:

@@ -93,6 +93,7 @@ except ImportError:
     botocore = None  # AnsibleAWSModule reports the missing dependency
 
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -148,7 +149,7 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     if changed and not module.check_mode:
         messages = put_dashboard(client, module, name, wanted)
         for message in messages:
-            module.warn(f"CloudWatch on dashboard {name}: {message.get('message')} ({message.get('data_path')})")
+            warn(module, f"CloudWatch on dashboard {name}: {message.get('message')} ({message.get('data_path')})")
         if not arn:
             arn = (read_dashboard(client, module, name) or {}).get("arn", "")
     module.exit_json(

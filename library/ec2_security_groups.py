@@ -106,6 +106,7 @@ except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
 from ansible.module_utils.ec2_state import ec2_tags, tag_specifications, write_ec2_tags
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -278,9 +279,10 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
             entry: dict[str, Any] = {"group_name": spec["name"], "label": spec["name"], "changed": bool(diff)}
             entry["action"] = "unchanged" if not diff else "updated" if group else "created"
             if group and group.get("Description") != spec["description"]:
-                module.warn(
+                warn(
+                    module,
                     f"security group {spec['name']}: its description is {group.get('Description')!r}, declared "
-                    f"{spec['description']!r}; AWS cannot change it in place (delete and re-create the group)"
+                    f"{spec['description']!r}; AWS cannot change it in place (delete and re-create the group)",
                 )
             if spec["name"] in ids:
                 entry["group_id"] = ids[spec["name"]]

@@ -85,6 +85,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -177,7 +178,7 @@ def main() -> None:
     except NotEnoughZones as e:
         module.fail_json(msg=f"instance_types: {e}", existing=existing)
     for warning in warnings:
-        module.warn(warning)
+        warn(module, warning)
     zones_by_cidr = {
         cidr: existing.get(cidr, zone) for group, zone in zip(groups, zones, strict=True) for cidr in group
     }

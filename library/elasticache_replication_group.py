@@ -231,6 +231,7 @@ except ImportError:
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import TagChanges, apply_tag_changes, plan_tag_changes
+from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -467,9 +468,10 @@ def plan_modifications(
         if option not in current:
             unverified.append(option)
         elif current[option] != desired[option]:
-            module.warn(
+            warn(
+                module,
                 f"{option} is {current[option]!r} on the existing replication group, the task asks for "
-                f"{desired[option]!r}; it cannot be changed in place and was left alone"
+                f"{desired[option]!r}; it cannot be changed in place and was left alone",
             )
     return changes, unverified
 
@@ -555,9 +557,10 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     if strategy and strategy != "delete" and not params.get("auth_token"):
         module.fail_json(msg=f"auth_token_update_strategy={strategy} needs auth_token")
     if params.get("auth_token") and not strategy and not group.get("AuthTokenEnabled"):
-        module.warn(
+        warn(
+            module,
             f"{group_id} has no AUTH token and auth_token is only sent on creation; "
-            "set auth_token_update_strategy: rotate to add it"
+            "set auth_token_update_strategy: rotate to add it",
         )
     tag_changes = plan_tag_changes(group_tags(client, module, group["ARN"]), wanted_tags, params["purge_tags"])
 

@@ -1,18 +1,27 @@
 """The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network,
-ec2_vpc_routing, ec2_vpc_subnets, ec2_security_groups): one function decides what differs, and the
-write path sends exactly that."""
+ec2_vpc_routing, ec2_vpc_subnets, ec2_security_groups; library/iam_roles uses the comparison): one
+function decides what differs, and the write path sends exactly that."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 
-def differences(declared: dict[str, Any], actual: dict[str, Any] | None) -> dict[str, Any]:
+def differences(
+    declared: dict[str, Any],
+    actual: dict[str, Any] | None,
+    same: Callable[[str, Any, Any], bool] | None = None,
+) -> dict[str, Any]:
     """The diff that decides every write: {} when the resource is as declared, all of the declaration
-    for a missing one (actual None), else only the settings that differ (before: actual, after: declared)."""
+    for a missing one (actual None), else only the settings that differ (before: actual, after: declared).
+    `same(key, declared value, actual value)` compares where equality is not enough (a policy document)."""
     if actual is None:
         return {"before": {}, "after": declared}
-    differ = [key for key, value in declared.items() if actual.get(key) != value]
+    if same is None:
+        differ = [key for key, value in declared.items() if actual.get(key) != value]
+    else:
+        differ = [key for key, value in declared.items() if not same(key, value, actual.get(key))]
     if not differ:
         return {}
     return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}

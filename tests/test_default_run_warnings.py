@@ -5,12 +5,12 @@ hidden globally)."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 
-from tests.support.playbook import run_playbook
+from tests.support.playbook import plays, run_playbook
+from tests.support.playbook import warning_lines as warnings
 
 PLAY = """\
 - name: A run that does nothing
@@ -30,21 +30,23 @@ def default_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
 
 
-# Ansible's own warnings, and a Python warning printed by an import (e.g. cryptography 51's
-# "CryptographyDeprecationWarning: DSA is deprecated" from ansible-core's SSH agent code).
-WARNING = re.compile(r"\[(?:DEPRECATION )?WARNING\]|\b[A-Z]\w*Warning: ")
-
-
-def warnings(output: str) -> list[str]:
-    return [line for line in output.splitlines() if WARNING.search(line)]
-
-
 def test_a_default_run_prints_no_warning(tmp_path: Path) -> None:
     playbook = tmp_path / "noop.yml"
     playbook.write_text(PLAY)
     run = run_playbook(str(playbook), "localhost,")
     assert run.returncode == 0, run
     assert "nothing to do" in run.output, run
+    assert warnings(run.output) == [], run
+
+
+def test_a_run_of_several_plays_prints_no_warning(tmp_path: Path) -> None:
+    """Each play loads the strategy again (provision.yml: preflight, then the platform): the
+    mitogen strategy's deprecation is dropped on every load, not only the first."""
+    playbook = tmp_path / "two_plays.yml"
+    playbook.write_text(PLAY + "\n" + PLAY.replace("A run that does nothing", "A second play"))
+    run = run_playbook(str(playbook), "localhost,")
+    assert run.returncode == 0, run
+    assert plays(run.output) == ["A run that does nothing", "A second play"], run
     assert warnings(run.output) == [], run
 
 

@@ -466,10 +466,11 @@ KINDS: dict[str, Kind] = {
         "https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{name}",
         True,
     ),
+    # library/iam_roles names its inline policies' results by role_name and policy_name.
     "iam_policy": Kind(
         "AWS::IAM::RolePolicy",
-        ("@iam_name+/+@policy_name",),
-        ("@policy_name",),
+        ("@iam_name+/+@policy_name", "role_name+/+policy_name"),
+        ("@policy_name", "policy_name"),
         (),
         "",
         "https://us-east-1.console.aws.amazon.com/iam/home#/roles/details/{parent_name}?section=permissions",
@@ -680,9 +681,11 @@ KINDS: dict[str, Kind] = {
 
 
 # A module that manages several kinds of resource names each result's kind (its `drift_kind`, a
-# KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint.
+# KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint;
+# library/iam_roles' roles, inline policies and instance profiles.
 KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
     "ec2_vpc_routing": ("ec2_vpc_igw", "ec2_vpc_route_table", "ec2_vpc_endpoint"),
+    "iam_roles": ("iam_role", "iam_policy", "iam_instance_profile"),
 }
 
 
@@ -789,7 +792,7 @@ def aws_identity(
     arn = _first(kind.arn, result, arguments) or index.get(f"{kind.type}|{identity['name']}")
     identity["arn"] = arn or _format(kind.arn_format, fields)
     if kind.type == "AWS::IAM::RolePolicy":
-        fields["parent_name"] = arguments.get("iam_name")
+        fields["parent_name"] = arguments.get("iam_name") or result.get("role_name")
         identity["parent_arn"] = _format("arn:{partition}:iam::{account}:role/{parent_name}", fields)
     if kind.type == "AWS::Route53::RecordSet":
         fields["zone"] = (

@@ -15,8 +15,9 @@ with Ansible's ssh connection plugin. Host-key checking off (``ignore``) is unch
 No warning on every run: ansible-core 2.19 prints a deprecation warning whenever it loads a
 strategy plugin from outside ansible.builtin, and offers no per-plugin way to acknowledge it (only
 ``deprecation_warnings = False``, which would hide every other deprecation too). Loading this file
-happens inside that same plugin-loader call, just before the warning: the loader's display drops
-that one message, once, and is then restored, so every other deprecation still prints. The
+happens inside the first such plugin-loader call, just before the warning; the loader's display
+then drops that one message on every later load too (each play loads the strategy again:
+provision.yml has two plays), and passes every other deprecation through, so those still print. The
 deprecation itself is recorded in docs/benchmarks.md (what mitogen saves, and what it risks).
 """
 
@@ -51,7 +52,8 @@ STRATEGY_DEPRECATION = "Use of strategy plugins not included in ansible.builtin 
 
 
 def _acknowledge_strategy_deprecation(display) -> None:
-    """Drop ansible-core's deprecation of third-party strategy plugins once, then restore display.deprecated."""
+    """Drop ansible-core's deprecation of third-party strategy plugins on every load; pass every
+    other deprecation to display.deprecated unchanged."""
     original = display.deprecated
     if getattr(original, "acknowledges_strategy_deprecation", False):
         return
@@ -59,7 +61,6 @@ def _acknowledge_strategy_deprecation(display) -> None:
     @functools.wraps(original)
     def deprecated(msg, *args, **kwargs):
         if isinstance(msg, str) and msg.startswith(STRATEGY_DEPRECATION):
-            display.deprecated = original
             return None
         return original(msg, *args, **kwargs)
 

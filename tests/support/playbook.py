@@ -49,6 +49,16 @@ def changed_tasks(output: str) -> list[str]:
     return re.findall(r"^TASK \[(.*?)\].*\n(?:(?!TASK \[).*\n)*?changed: ", output, re.M)
 
 
+# Ansible's own warnings, and a Python warning printed by an import (e.g. cryptography 51's
+# "CryptographyDeprecationWarning: DSA is deprecated" from ansible-core's SSH agent code).
+_WARNING = re.compile(r"\[(?:DEPRECATION )?WARNING\]|\b[A-Z]\w*Warning: ")
+
+
+def warning_lines(output: str) -> list[str]:
+    """The lines of a run's output that carry a warning or a deprecation warning."""
+    return [line for line in output.splitlines() if _WARNING.search(line)]
+
+
 def first_failure(output: str) -> str:
     """The first failure's message: the default callback's [ERROR] line and what it continues with."""
     match = _FIRST_FAILURE.search(output)
