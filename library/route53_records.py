@@ -174,9 +174,8 @@ def _labels(name: str) -> list[str]:
     labels, current, index = [], "", 0
     while index < len(name):
         char = name[index]
-        if char == "\\" and index + 1 < len(name):
-            match = _ESCAPE.match(name, index)
-            assert match is not None
+        match = _ESCAPE.match(name, index) if char == "\\" else None
+        if match:
             code = match.group(1)
             current += chr(int(code, 8)) if len(code) == 3 else code
             index = match.end()
@@ -443,7 +442,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     if zone_id:
         outcome["hosted_zone_id"] = zone_id
     if changes and not module.check_mode and zone_id:
-        outcome["change_id"] = write(module, client, zone_id, [(action, record) for action, record in changes])
+        outcome["change_id"] = write(module, client, zone_id, changes)
     changed = [entry for entry in results if entry["changed"]]
     outcome["diff"] = {
         "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
