@@ -206,8 +206,9 @@ def display_name(name: str) -> str:
 
 
 def order_key(name: str) -> str:
-    """Route 53's listing order of a stored name: its labels reversed, compared as ASCII."""
-    return ".".join(reversed(name.rstrip(".").split("."))) + "."
+    """Route 53's listing order of a name: its labels reversed with the final dot, compared as
+    ASCII on the characters themselves (`*` is 42, before `.` and the digits, not its escape `\\052`)."""
+    return ".".join(reversed(_labels(name.lower()))) + "."
 
 
 def domain_value(value: str) -> str:

@@ -346,3 +346,30 @@ def test_zone_by_name_is_the_public_one() -> None:
             zone="Example.com",
         )
     assert result["hosted_zone_id"] == "ZPUBLIC" and result["results"][0]["action"] == "created"
+
+
+def test_the_read_starts_at_the_first_declared_name_in_route53_order() -> None:
+    """Route 53 lists names by their labels reversed, in ASCII order of the characters themselves
+    (its API reference: `*`, 42, sorts before the digits and `.`), not of the \\052 escape it answers."""
+    client, stubber = stubbed()
+    wildcard = {"Name": "\\052.example.com.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "192.0.2.1"}]}
+    stubber.add_response(
+        "list_resource_record_sets",
+        page(wildcard, next_record=("0.example.com.", "A")),
+        {"HostedZoneId": "Z0ZONE", "StartRecordName": "\\052.example.com.", "MaxItems": "300"},
+    )
+    stubber.add_response(
+        "list_resource_record_sets",
+        page({**wildcard, "Name": "0.example.com."}, next_record=("00.example.com.", "A")),
+        {"HostedZoneId": "Z0ZONE", "StartRecordName": "0.example.com.", "StartRecordType": "A", "MaxItems": "300"},
+    )
+    with stubber:
+        result = converge(
+            client,
+            [
+                spec("0.example.com", "A", ttl=60, values=["192.0.2.1"]),
+                spec("*.example.com", "A", ttl=60, values=["192.0.2.1"]),
+            ],
+        )
+    stubber.assert_no_pending_responses()
+    assert [entry["action"] for entry in result["results"]] == ["unchanged", "unchanged"]
