@@ -971,6 +971,35 @@ def test_the_cache_subnet_group_is_named_from_what_its_module_returns():
     assert identity["console"].startswith("https://ap-northeast-1.console.aws.amazon.com/elasticache/")
 
 
+def test_a_record_of_route53_records_is_named_as_aws_does():
+    """library/route53_records returns one result per record (no invocation of its own): each is
+    named AWS::Route53::RecordSet "<name> <type>" with the zone's console page, and its diff says
+    which value differs."""
+    callback = load_callback()
+    result = {
+        "record": "api.local.mensetsu.example.com",
+        "name": "api.local.mensetsu.example.com.",
+        "type": "A",
+        "label": "api.local.mensetsu.example.com A",
+        "hosted_zone_id": "Z0ZONE",
+        "changed": True,
+        "diff": {
+            "before": {"alias": False, "value": "198.51.100.7", "ttl": 60},
+            "after": {"alias": True, "value": "alb-1.ap-northeast-1.elb.amazonaws.com.", "ttl": None},
+        },
+    }
+    context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}
+    identity = callback.aws_identity("ansible.legacy.route53_records", result, context, {})
+    assert identity["type"] == "AWS::Route53::RecordSet" and identity["id"] == "api.local.mensetsu.example.com A"
+    assert identity["region"] == "global" and identity["console"].endswith("ListRecordSets/Z0ZONE")
+    value = next(item for item in callback.result_items(result) if item["attribute"] == "value")
+    assert value == {
+        "attribute": "value",
+        "declared": "alb-1.ap-northeast-1.elb.amazonaws.com.",
+        "actual": "198.51.100.7",
+    }
+
+
 def test_the_markdown_puts_the_most_security_relevant_resource_first():
     callback = load_callback()
     context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}

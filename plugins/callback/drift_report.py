@@ -540,6 +540,9 @@ KINDS: dict[str, Kind] = {
         True,
     ),
     "route53": Kind("AWS::Route53::RecordSet", ("@record+ +@type",), ("@record",), (), "", _ZONE, True),
+    # library/route53_records: one result per record in `results`, each with its name (no final
+    # dot, `*` unescaped), type and zone.
+    "route53_records": Kind("AWS::Route53::RecordSet", ("record+ +type",), ("record",), (), "", _ZONE, True),
     "acm_certificate_request": Kind(
         "AWS::CertificateManager::Certificate",
         ("certificate_arn", "@domain_name"),
@@ -797,6 +800,7 @@ def aws_identity(
     if kind.type == "AWS::Route53::RecordSet":
         fields["zone"] = (
             arguments.get("hosted_zone_id")
+            or result.get("hosted_zone_id")
             or _lookup(result, "resource_record_sets.0.hosted_zone_id")
             or index.get(f"AWS::Route53::HostedZone|{str(arguments.get('zone', '')).rstrip('.')}")
         )
