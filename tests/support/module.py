@@ -42,6 +42,7 @@ from typing import Any
 import ansible
 import ansible_collections.amazon.aws.plugins.module_utils.modules  # noqa: F401 - imported once, for every fork
 import boto3  # noqa: F401 - imported once, for every fork
+from ansible.module_utils import _internal as module_utils_internal
 from ansible.module_utils.testing import patch_module_args
 
 from .library_code import load_library_module
@@ -93,6 +94,10 @@ def _child(code: ModuleType, arguments: dict[str, Any], env: dict[str, str], out
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
         os.environ.update(env)
+        # A module process, as under AnsiballZ: once the test process has imported Ansible's
+        # controller code (another test loading a callback or filter plugin), module_utils' warn()
+        # would hand warnings to the controller's Display instead of the module's result.
+        module_utils_internal.is_controller = False
         with patch_module_args(arguments):
             try:
                 code.main()
