@@ -147,6 +147,7 @@ except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
 from ansible.module_utils.ec2_state import differences
+from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -344,14 +345,14 @@ def write_role(client: Any, spec: dict[str, Any], found: dict[str, Any], diff: d
         if "description" in after:
             client.update_role(aws_retry=True, RoleName=name, Description=after["description"])
         if "tags" in after:
-            have, want = before["tags"], after["tags"]
-            extra = sorted(key for key in have if key not in want)
-            if extra:
-                client.untag_role(aws_retry=True, RoleName=name, TagKeys=extra)
-            changed = {key: value for key, value in want.items() if have.get(key) != value}
-            if changed:
-                tags = [{"Key": k, "Value": v} for k, v in sorted(changed.items())]
-                client.tag_role(aws_retry=True, RoleName=name, Tags=tags)
+            apply_tag_changes(
+                plan_tag_changes(before["tags"], after["tags"], purge_tags=True),
+                False,
+                lambda tags: client.tag_role(
+                    aws_retry=True, RoleName=name, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+                ),
+                lambda keys: client.untag_role(aws_retry=True, RoleName=name, TagKeys=keys),
+            )
     if "managed_policies" in after:
         have, want = set(before.get("managed_policies") or []), set(after["managed_policies"])
         for arn_to_detach in sorted(have - want):
