@@ -105,6 +105,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -118,18 +119,12 @@ NOT_FOUND = {
 }
 
 
-def error_code(error: Exception) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
-
-
 def absent_if_not_found(kind: str, read: Any, empty: Any) -> Any:
     """read(); `empty` when the service says the resource does not exist."""
     try:
         return read()
-    except ClientError as error:
-        if error_code(error) == NOT_FOUND[kind]:
-            return empty
-        raise
+    except is_boto3_error_code(NOT_FOUND[kind]):
+        return empty
 
 
 def read_load_balancer(elbv2: Any, name: str) -> str:

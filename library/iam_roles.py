@@ -148,6 +148,7 @@ except ImportError:
 
 from ansible.module_utils.ec2_state import differences
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
+from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -160,10 +161,6 @@ POLICY_KEYS = ("assume_role_policy", "policy")
 
 class Missing(Exception):
     """IAM answered NoSuchEntity."""
-
-
-def error_code(error: Exception) -> str:
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
 
 
 def same(key: str, declared: Any, actual: Any) -> bool:
@@ -191,10 +188,8 @@ def absent_on_no_such_entity(read: Any) -> Any:
     """The answer of a read, or Missing when IAM says the entity does not exist."""
     try:
         return read()
-    except AWS_ERRORS as e:
-        if error_code(e) == "NoSuchEntity":
-            raise Missing() from e
-        raise
+    except is_boto3_error_code("NoSuchEntity") as e:
+        raise Missing() from e
 
 
 def reads(client: Any, spec: dict[str, Any], state: str) -> dict[str, Any]:
