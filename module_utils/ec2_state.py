@@ -18,10 +18,8 @@ def differences(
     `same(key, declared value, actual value)` compares where equality is not enough (a policy document)."""
     if actual is None:
         return {"before": {}, "after": declared}
-    if same is None:
-        differ = [key for key, value in declared.items() if actual.get(key) != value]
-    else:
-        differ = [key for key, value in declared.items() if not same(key, value, actual.get(key))]
+    compare = same or (lambda _key, declared_value, actual_value: declared_value == actual_value)
+    differ = [key for key, value in declared.items() if not compare(key, value, actual.get(key))]
     if not differ:
         return {}
     return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
