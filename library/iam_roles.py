@@ -342,11 +342,11 @@ def write_role(client: Any, spec: dict[str, Any], found: dict[str, Any], diff: d
         if "tags" in after:
             apply_tag_changes(
                 plan_tag_changes(before["tags"], after["tags"], purge_tags=True),
-                False,
-                lambda tags: client.tag_role(
+                check_mode=False,
+                add_tags=lambda tags: client.tag_role(
                     aws_retry=True, RoleName=name, Tags=[{"Key": k, "Value": v} for k, v in sorted(tags.items())]
                 ),
-                lambda keys: client.untag_role(aws_retry=True, RoleName=name, TagKeys=keys),
+                remove_tags=lambda keys: client.untag_role(aws_retry=True, RoleName=name, TagKeys=keys),
             )
     if "managed_policies" in after:
         have, want = set(before.get("managed_policies") or []), set(after["managed_policies"])
