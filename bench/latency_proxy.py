@@ -153,6 +153,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # The status line and headers go out in one write and the body in another: with Nagle's
+        # algorithm on, the body waits for the client's delayed ACK of the headers (up to 40 ms on
+        # Linux), a stall AWS does not add. No delay but the configured one.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.upstream: http.client.HTTPConnection | None = None
         with self.server.lock:
             self.server.counts.connections += 1
@@ -186,6 +190,8 @@ class _Handler(BaseHTTPRequestHandler):
         for attempt in (1, 2):  # moto may have closed the kept-alive connection: once more on a new one
             if self.upstream is None:
                 self.upstream = http.client.HTTPConnection(self.server.upstream_host, self.server.upstream_port)
+                self.upstream.connect()
+                self.upstream.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 self.upstream.request(self.command, self.path, body=body, headers=headers)
                 response = self.upstream.getresponse()
