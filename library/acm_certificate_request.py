@@ -168,13 +168,13 @@ from typing import Any
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -197,7 +197,7 @@ def wanted_names(domain_name: str, subject_alternative_names: list[str]) -> list
     return sorted({domain_name, *subject_alternative_names})
 
 
-def describe(client, module: AnsibleAWSModule, arn: str) -> dict[str, Any] | None:
+def describe(client, module: AWSModule, arn: str) -> dict[str, Any] | None:
     try:
         return client.describe_certificate(aws_retry=True, CertificateArn=arn)["Certificate"]
     except is_boto3_error_code("ResourceNotFoundException"):
@@ -207,7 +207,7 @@ def describe(client, module: AnsibleAWSModule, arn: str) -> dict[str, Any] | Non
     return None
 
 
-def certificate_tags(client, module: AnsibleAWSModule, arn: str) -> dict[str, str]:
+def certificate_tags(client, module: AWSModule, arn: str) -> dict[str, str]:
     try:
         return boto3_tag_list_to_ansible_dict(
             client.list_tags_for_certificate(aws_retry=True, CertificateArn=arn)["Tags"]
@@ -222,7 +222,7 @@ def is_dns_validated(certificate: dict[str, Any]) -> bool:
     return methods <= {"DNS", None}
 
 
-def find_matching(client, module: AnsibleAWSModule, domain_name: str, names: list[str]) -> list[dict[str, Any]]:
+def find_matching(client, module: AWSModule, domain_name: str, names: list[str]) -> list[dict[str, Any]]:
     """Amazon-issued, DNS-validated, live certificates for exactly these names (and the task's Name tag).
 
     Best first: ISSUED before PENDING_VALIDATION, then the newest. Each carries its tags under "Tags".
@@ -276,7 +276,7 @@ def has_all_records(certificate: dict[str, Any] | None) -> bool:
     return bool(options) and all(option.get("ResourceRecord") for option in options)
 
 
-def wait_for_records(client, module: AnsibleAWSModule, certificate: dict[str, Any]) -> dict[str, Any]:
+def wait_for_records(client, module: AWSModule, certificate: dict[str, Any]) -> dict[str, Any]:
     """ACM adds the validation records shortly after the request: poll a bounded while for them."""
     if has_all_records(certificate):
         return certificate
@@ -294,7 +294,7 @@ def wait_for_records(client, module: AnsibleAWSModule, certificate: dict[str, An
         return timeout_error.last or certificate
 
 
-def wait_until_issued(client, module: AnsibleAWSModule, arn: str) -> dict[str, Any]:
+def wait_until_issued(client, module: AWSModule, arn: str) -> dict[str, Any]:
     def settled(certificate: dict[str, Any] | None) -> bool:
         return certificate is not None and certificate.get("Status") in ("ISSUED", *FAILED_STATUSES)
 
@@ -324,7 +324,7 @@ def idempotency_token() -> str:
     return uuid.uuid4().hex
 
 
-def request_certificate(client, module: AnsibleAWSModule, names: list[str]) -> dict[str, Any]:
+def request_certificate(client, module: AWSModule, names: list[str]) -> dict[str, Any]:
     params = module.params
     tags = params.get("tags") or {}
     request: dict[str, Any] = {
@@ -345,7 +345,7 @@ def request_certificate(client, module: AnsibleAWSModule, names: list[str]) -> d
     return wait_for_records(client, module, certificate)
 
 
-def sync_tags(client, module: AnsibleAWSModule, certificate: dict[str, Any]):
+def sync_tags(client, module: AWSModule, certificate: dict[str, Any]):
     changes = plan_tag_changes(certificate["Tags"], module.params.get("tags"), module.params["purge_tags"])
     arn = certificate["CertificateArn"]
 
@@ -374,7 +374,7 @@ def view(certificate: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, 
     }
 
 
-def ensure_present(client, module: AnsibleAWSModule, names: list[str]) -> None:
+def ensure_present(client, module: AWSModule, names: list[str]) -> None:
     params = module.params
     common = {"region": module.region, "domain_name": params["domain_name"], "subject_alternative_names": names}
     matches = find_matching(client, module, params["domain_name"], names)
@@ -410,7 +410,7 @@ def ensure_present(client, module: AnsibleAWSModule, names: list[str]) -> None:
     )
 
 
-def ensure_absent(client, module: AnsibleAWSModule, names: list[str]) -> None:
+def ensure_absent(client, module: AWSModule, names: list[str]) -> None:
     params = module.params
     if params.get("certificate_arn"):
         found = describe(client, module, params["certificate_arn"])
@@ -451,7 +451,7 @@ def main() -> None:
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
     )
-    module = AnsibleAWSModule(
+    module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         required_if=[("state", "present", ["domain_name"])],

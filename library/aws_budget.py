@@ -173,14 +173,14 @@ diff:
 import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule says when botocore is missing
+with contextlib.suppress(ImportError):  # AWSModule says when botocore is missing
     import botocore
 
 from ansible.module_utils.aws_account import caller_account
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 NotificationKey = tuple[str, str, str, float]
@@ -278,7 +278,7 @@ def budget_terms(budget: dict[str, Any] | None, notifications: dict[Notification
 # --- reading ---------------------------------------------------------------------------------------
 
 
-def get_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> dict[str, Any] | None:
+def get_budget(module: AWSModule, client: Any, account_id: str) -> dict[str, Any] | None:
     try:
         # Without ShowFilterExpression AWS leaves the filter out of the answer, and every run would update it.
         return client.describe_budget(
@@ -291,7 +291,7 @@ def get_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> dict[s
 
 
 def get_subscribers(
-    module: AnsibleAWSModule, client: Any, account_id: str, key: NotificationKey
+    module: AWSModule, client: Any, account_id: str, key: NotificationKey
 ) -> list[dict[str, str]] | None:
     """The notification's subscribers; None when the endpoint does not implement the call (an emulator)."""
     try:
@@ -313,7 +313,7 @@ def get_subscribers(
 
 
 def get_notifications(
-    module: AnsibleAWSModule, client: Any, account_id: str, with_subscribers: bool
+    module: AWSModule, client: Any, account_id: str, with_subscribers: bool
 ) -> dict[NotificationKey, list[dict[str, str]] | None]:
     try:
         pages = client.get_paginator("describe_notifications_for_budget").paginate(
@@ -332,7 +332,7 @@ def get_notifications(
 # --- wanted state --------------------------------------------------------------------------------
 
 
-def desired_budget(module: AnsibleAWSModule, current: dict[str, Any] | None) -> dict[str, Any]:
+def desired_budget(module: AWSModule, current: dict[str, Any] | None) -> dict[str, Any]:
     """The budget to send: the current one with what the task sets replaced."""
     params = module.params
     budget = {key: value for key, value in (current or {}).items() if key not in READ_ONLY_FIELDS}
@@ -368,7 +368,7 @@ def budget_differs(current: dict[str, Any], desired: dict[str, Any]) -> bool:
     return comparable(current) != comparable(desired) or metrics_differ
 
 
-def desired_notifications(module: AnsibleAWSModule) -> dict[NotificationKey, list[dict[str, str]]] | None:
+def desired_notifications(module: AWSModule) -> dict[NotificationKey, list[dict[str, str]]] | None:
     wanted = module.params["notifications"]
     if wanted is None:
         return None
@@ -386,7 +386,7 @@ def desired_notifications(module: AnsibleAWSModule) -> dict[NotificationKey, lis
 
 
 def create_budget(
-    module: AnsibleAWSModule, client: Any, account_id: str, notifications: dict[NotificationKey, list] | None
+    module: AWSModule, client: Any, account_id: str, notifications: dict[NotificationKey, list] | None
 ) -> dict[str, Any]:
     if module.params["amount"] is None:
         module.fail_json(msg="amount is required to create a budget")
@@ -407,7 +407,7 @@ def create_budget(
     return budget
 
 
-def update_budget(module: AnsibleAWSModule, client: Any, account_id: str, current: dict[str, Any]) -> bool:
+def update_budget(module: AWSModule, client: Any, account_id: str, current: dict[str, Any]) -> bool:
     """UpdateBudget (never delete + create: that would lose the budget's history); True when it changed."""
     desired = desired_budget(module, current)
     if not budget_differs(current, desired):
@@ -421,7 +421,7 @@ def update_budget(module: AnsibleAWSModule, client: Any, account_id: str, curren
 
 
 def sync_subscribers(
-    module: AnsibleAWSModule, client: Any, account_id: str, key: NotificationKey, current: list, wanted: list
+    module: AWSModule, client: Any, account_id: str, key: NotificationKey, current: list, wanted: list
 ) -> bool:
     def as_set(subscribers: list[dict[str, str]]) -> set[tuple[str, str]]:
         return {(s["SubscriptionType"], s["Address"]) for s in subscribers}
@@ -446,7 +446,7 @@ def sync_subscribers(
 
 
 def sync_notifications(
-    module: AnsibleAWSModule,
+    module: AWSModule,
     client: Any,
     account_id: str,
     current: dict[NotificationKey, list | None],
@@ -473,7 +473,7 @@ def sync_notifications(
     return changed
 
 
-def delete_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> None:
+def delete_budget(module: AWSModule, client: Any, account_id: str) -> None:
     if module.check_mode:
         return
     try:
@@ -487,7 +487,7 @@ def delete_budget(module: AnsibleAWSModule, client: Any, account_id: str) -> Non
 # --- the module ----------------------------------------------------------------------------------
 
 
-def ensure_present(module: AnsibleAWSModule, client: Any, account_id: str) -> tuple[bool, dict, dict, dict]:
+def ensure_present(module: AWSModule, client: Any, account_id: str) -> tuple[bool, dict, dict, dict]:
     wanted_notifications = desired_notifications(module)
     current = get_budget(module, client, account_id)
     if current is None:
@@ -556,7 +556,7 @@ def main() -> None:
         },
         "account_id": {"type": "str"},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("budgets", retry_decorator=AWSRetry.jittered_backoff())
     account_id = caller_account(module)
 

@@ -95,9 +95,9 @@ try:
     import botocore.config
     from botocore.exceptions import BotoCoreError, ClientError
 except ImportError:
-    pass  # AnsibleAWSModule reports the missing botocore
+    pass  # AWSModule reports the missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 
 HISTORY_DAYS = 90  # CloudTrail's event history
 PAGE = 50  # LookupEvents' largest page
@@ -227,7 +227,7 @@ def main() -> None:
         rate=dict(type="float", default=2.0),
         max_workers=dict(type="int", default=4),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     # Throttling is retried by botocore; an emulator without the API answers at once (no retries).
     config = botocore.config.Config(retries={"mode": "standard", "max_attempts": 3}, tcp_keepalive=True)
     client = module.client("cloudtrail", config=config)

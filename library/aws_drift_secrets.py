@@ -71,15 +71,15 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_drift import difference, drift_result
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
-def describe(module: AnsibleAWSModule, client: Any, name: str) -> dict[str, Any] | None:
+def describe(module: AWSModule, client: Any, name: str) -> dict[str, Any] | None:
     try:
         return client.describe_secret(SecretId=name, aws_retry=True)
     except is_boto3_error_code("ResourceNotFoundException"):
@@ -115,7 +115,7 @@ def main() -> None:
     secret = dict(name=dict(type="str", required=True), description=dict(type="str"), tags=dict(type="dict"))
     # The declared names, descriptions and tags: no value passes here (the check cannot tell from the name).
     argument_spec = dict(secrets=dict(type="list", elements="dict", required=True, no_log=False, options=secret))
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
     differences = [
         item

@@ -89,11 +89,11 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_drift import compare_scalars, difference, drift_result
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # option -> the key of describe_target_groups' answer
@@ -111,7 +111,7 @@ GROUP_KEYS = {
 }
 
 
-def find_group(module: AnsibleAWSModule, client: Any) -> dict[str, Any] | None:
+def find_group(module: AWSModule, client: Any) -> dict[str, Any] | None:
     try:
         groups = client.describe_target_groups(Names=[module.params["name"]], aws_retry=True)["TargetGroups"]
     except is_boto3_error_code("TargetGroupNotFound"):
@@ -127,7 +127,7 @@ def group_settings(group: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def compare_attributes(module: AnsibleAWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
+def compare_attributes(module: AWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
     declared = module.params["deregistration_delay_timeout"]
     if declared is None:
         return []
@@ -144,7 +144,7 @@ def target_set(targets: list[dict[str, Any]]) -> list[str]:
     return sorted(f"{target['Id']}:{target.get('Port', '')}" for target in targets)
 
 
-def compare_targets(module: AnsibleAWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
+def compare_targets(module: AWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
     declared = module.params["targets"]
     if declared is None:
         return []
@@ -157,7 +157,7 @@ def compare_targets(module: AnsibleAWSModule, client: Any, arn: str) -> list[dic
     return [] if want == have else [difference("targets", want, have)]
 
 
-def compare_tags(module: AnsibleAWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
+def compare_tags(module: AWSModule, client: Any, arn: str) -> list[dict[str, Any]]:
     declared = module.params["tags"]
     if declared is None:
         return []
@@ -188,7 +188,7 @@ def main() -> None:
         targets=dict(type="list", elements="dict"),
         tags=dict(type="dict"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("elbv2", retry_decorator=AWSRetry.jittered_backoff())
     resource = f"target-group/{module.params['name']}"
     group = find_group(module, client)

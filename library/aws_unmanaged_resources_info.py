@@ -201,9 +201,9 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 
 # stage -> kinds read for it
 STAGES: dict[str, tuple[str, ...]] = {
@@ -883,7 +883,7 @@ def main() -> None:
         allow=dict(type="list", elements="str", default=[]),
         max_workers=dict(type="int", default=8),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     # One client per service and region, shared by the threads (botocore clients are thread-safe),
     # with a connection pool as large as the pool of threads: connections are kept alive.
     config = botocore.config.Config(

@@ -116,17 +116,17 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.cloudfront_resources import find_origin_access_controls
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 CONFIG_KEYS = ("Name", "Description", "OriginAccessControlOriginType", "SigningBehavior", "SigningProtocol")
 
 
-def desired_config(module: AnsibleAWSModule, current: dict[str, Any] | None) -> dict[str, Any]:
+def desired_config(module: AWSModule, current: dict[str, Any] | None) -> dict[str, Any]:
     """The configuration the task asks for; an unset description keeps the current one."""
     params = module.params
     description = params["description"]
@@ -145,7 +145,7 @@ def comparable(config: dict[str, Any] | None) -> dict[str, Any]:
     return {key: (config or {}).get(key, "" if key == "Description" else None) for key in CONFIG_KEYS}
 
 
-def get_control(module: AnsibleAWSModule, client: Any) -> tuple[str, dict[str, Any], str] | None:
+def get_control(module: AWSModule, client: Any) -> tuple[str, dict[str, Any], str] | None:
     """(id, config, etag) of the OAC called `name`, or None."""
     name = module.params["name"]
     try:
@@ -162,7 +162,7 @@ def get_control(module: AnsibleAWSModule, client: Any) -> tuple[str, dict[str, A
     return control_id, response["OriginAccessControl"]["OriginAccessControlConfig"], response["ETag"]
 
 
-def ensure_present(module: AnsibleAWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
+def ensure_present(module: AWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
     current = existing[1] if existing else None
     desired = desired_config(module, current)
     before = comparable(current) if current else {}
@@ -184,7 +184,7 @@ def ensure_present(module: AnsibleAWSModule, client: Any, existing: tuple | None
     return result(True, control["Id"], response["ETag"], control["OriginAccessControlConfig"], before, after)
 
 
-def ensure_absent(module: AnsibleAWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
+def ensure_absent(module: AWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
     if not existing:
         return {"changed": False, "diff": {"before": {}, "after": {}}}
     control_id, config, etag = existing
@@ -218,7 +218,7 @@ def main() -> None:
         signing_protocol=dict(type="str", choices=["sigv4"], default="sigv4"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("cloudfront", retry_decorator=AWSRetry.jittered_backoff())
     existing = get_control(module, client)
     if module.params["state"] == "present":

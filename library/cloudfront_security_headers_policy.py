@@ -121,9 +121,9 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 MANAGED_PARTS = (
@@ -290,7 +290,7 @@ def main() -> None:
             default="strict-origin-when-cross-origin",
         ),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     if module.params["hsts_max_age"] < 0:
         module.fail_json(msg=f"hsts_max_age must be 0 or more, not {module.params['hsts_max_age']}")
     client = module.client("cloudfront", retry_decorator=AWSRetry.jittered_backoff())

@@ -265,8 +265,9 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.cloudfront_resources import (
     list_distribution_summaries,
     resource_tags,
@@ -279,7 +280,6 @@ from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.arn import parse_aws_arn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
@@ -305,7 +305,7 @@ def with_empty_items(value: Any) -> Any:
     return value
 
 
-def validate_parameters(module: AnsibleAWSModule) -> None:
+def validate_parameters(module: AWSModule) -> None:
     params = module.params
     if params["state"] != "present":
         return
@@ -350,7 +350,7 @@ def viewer_certificate(params: dict[str, Any]) -> dict[str, Any]:
     return {"CloudFrontDefaultCertificate": True}
 
 
-def desired_config(module: AnsibleAWSModule) -> dict[str, Any]:
+def desired_config(module: AWSModule) -> dict[str, Any]:
     """The managed part of the DistributionConfig (without CallerReference)."""
     params = module.params
     bucket = params["origin_bucket"]
@@ -471,7 +471,7 @@ class Distribution:
 
 
 class SpaDistributionManager:
-    def __init__(self, module: AnsibleAWSModule):
+    def __init__(self, module: AWSModule):
         self.module = module
         self.params = module.params
         self.client = module.client("cloudfront", retry_decorator=AWSRetry.jittered_backoff())
@@ -751,7 +751,7 @@ def main() -> None:
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=1800),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate_parameters(module)
     manager = SpaDistributionManager(module)
     if module.params["state"] == "present":

@@ -103,10 +103,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # The error code each service answers for a name it does not know (the service models' shapes).
@@ -185,7 +185,7 @@ def main() -> None:
         cache_replication_group_id=dict(type="str", default=""),
         topic_arn=dict(type="str", default=""),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     retry = AWSRetry.jittered_backoff(retries=10)
     # Clients are made one after another (a boto3 session is not thread-safe); their calls then

@@ -90,12 +90,12 @@ from typing import Any
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 CLIENT_ERRORS = ()
@@ -103,7 +103,7 @@ if botocore:
     CLIENT_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
-def read_dashboard(client, module: AnsibleAWSModule, name: str) -> dict[str, Any] | None:
+def read_dashboard(client, module: AWSModule, name: str) -> dict[str, Any] | None:
     """The dashboard as GetDashboard answers it (ARN, body parsed), or None when there is none."""
     try:
         answer = client.get_dashboard(aws_retry=True, DashboardName=name)
@@ -114,7 +114,7 @@ def read_dashboard(client, module: AnsibleAWSModule, name: str) -> dict[str, Any
     return {"arn": answer.get("DashboardArn", ""), "body": parse_body(module, answer.get("DashboardBody") or "{}")}
 
 
-def parse_body(module: AnsibleAWSModule, body: Any) -> dict[str, Any]:
+def parse_body(module: AWSModule, body: Any) -> dict[str, Any]:
     """A body given as a dictionary or as JSON text, as a dictionary."""
     if isinstance(body, dict):
         return json.loads(json.dumps(body))  # plain types: what PutDashboard would store
@@ -127,7 +127,7 @@ def parse_body(module: AnsibleAWSModule, body: Any) -> dict[str, Any]:
     return parsed
 
 
-def put_dashboard(client, module: AnsibleAWSModule, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+def put_dashboard(client, module: AWSModule, name: str, body: dict[str, Any]) -> list[dict[str, Any]]:
     try:
         answer = client.put_dashboard(
             aws_retry=True, DashboardName=name, DashboardBody=json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -137,7 +137,7 @@ def put_dashboard(client, module: AnsibleAWSModule, name: str, body: dict[str, A
     return [camel_dict_to_snake_dict(message) for message in answer.get("DashboardValidationMessages", [])]
 
 
-def ensure_present(client, module: AnsibleAWSModule) -> None:
+def ensure_present(client, module: AWSModule) -> None:
     name = module.params["name"]
     if module.params.get("body") is None:
         module.fail_json(msg="body is required with state=present")
@@ -162,7 +162,7 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     )
 
 
-def ensure_absent(client, module: AnsibleAWSModule) -> None:
+def ensure_absent(client, module: AWSModule) -> None:
     name = module.params["name"]
     current = read_dashboard(client, module, name)
     if current is not None and not module.check_mode:
@@ -188,7 +188,7 @@ def main() -> None:
         "body": {"type": "raw"},
         "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff(retries=10))
     if module.params["state"] == "present":
         ensure_present(client, module)

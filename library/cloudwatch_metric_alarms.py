@@ -130,9 +130,9 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 NAMES_PER_REQUEST = 100  # DescribeAlarms' AlarmNames limit
@@ -331,7 +331,7 @@ def main() -> None:
         read_prefix=dict(type="str"),
         absent=dict(type="list", elements="str", default=[]),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("cloudwatch", retry_decorator=AWSRetry.jittered_backoff())
     module.exit_json(**converge(module, client))
 

@@ -103,11 +103,11 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.ec2_state import ec2_tags, tag_specifications, write_ec2_tags
 from ansible.module_utils.task_warnings import warn
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # EC2 is eventually consistent: right after CreateSecurityGroup, AWS may answer a write that names
@@ -327,7 +327,7 @@ def main() -> None:
         vpc_id=dict(type="str", required=True),
         groups=dict(type="list", elements="dict", required=True, options=group_options),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=retry_decorator())
     module.exit_json(**converge(module, client))
 

@@ -83,10 +83,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.task_warnings import warn
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
@@ -132,7 +132,7 @@ def choose_zones(
     return [zone for zone in zones if zone], warnings
 
 
-def read_account(module: AnsibleAWSModule, client: Any) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
+def read_account(module: AWSModule, client: Any) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
     params = module.params
     try:
         zones = client.describe_availability_zones(
@@ -169,7 +169,7 @@ def main() -> None:
         subnet_groups=dict(type="list", elements="list", required=True),
         instance_types=dict(type="list", elements="str", default=[]),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(retries=10))
     groups = [[str(cidr) for cidr in group] for group in module.params["subnet_groups"]]
     available, offerings, existing = read_account(module, client)

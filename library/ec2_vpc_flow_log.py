@@ -115,10 +115,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -135,7 +135,7 @@ IMMUTABLE = {
 }
 
 
-def find_flow_logs(module: AnsibleAWSModule, client: Any) -> list[dict[str, Any]]:
+def find_flow_logs(module: AWSModule, client: Any) -> list[dict[str, Any]]:
     """The VPC's flow logs to the log group (one read)."""
     filters = [
         {"Name": "resource-id", "Values": [module.params["vpc_id"]]},
@@ -150,7 +150,7 @@ def find_flow_logs(module: AnsibleAWSModule, client: Any) -> list[dict[str, Any]
     return []
 
 
-def differing(module: AnsibleAWSModule, flow_log: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+def differing(module: AWSModule, flow_log: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Option -> (actual, declared) for each attribute that differs; an option not set is not compared."""
     found = {}
     for option, key in IMMUTABLE.items():
@@ -166,7 +166,7 @@ def shaped(flow_log: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def declared(module: AnsibleAWSModule, current: dict[str, Any] | None = None) -> dict[str, Any]:
+def declared(module: AWSModule, current: dict[str, Any] | None = None) -> dict[str, Any]:
     """The flow log as the task declares it (in the API's shape), over what exists."""
     flow_log = dict(current or {})
     flow_log.update({"ResourceId": module.params["vpc_id"], "LogGroupName": module.params["log_group_name"]})
@@ -180,7 +180,7 @@ def declared(module: AnsibleAWSModule, current: dict[str, Any] | None = None) ->
     return flow_log
 
 
-def delete(module: AnsibleAWSModule, client: Any, ids: list[str]) -> None:
+def delete(module: AWSModule, client: Any, ids: list[str]) -> None:
     if not ids or module.check_mode:
         return
     try:
@@ -191,7 +191,7 @@ def delete(module: AnsibleAWSModule, client: Any, ids: list[str]) -> None:
         module.fail_json(msg=f"Failed to delete flow logs: {response['Unsuccessful']}")
 
 
-def create(module: AnsibleAWSModule, client: Any) -> dict[str, Any]:
+def create(module: AWSModule, client: Any) -> dict[str, Any]:
     flow_log = declared(module)
     if module.check_mode:
         return flow_log
@@ -213,7 +213,7 @@ def create(module: AnsibleAWSModule, client: Any) -> dict[str, Any]:
     return next((item for item in found if item["FlowLogId"] in response["FlowLogIds"]), flow_log)
 
 
-def update_tags(module: AnsibleAWSModule, client: Any, flow_log: dict[str, Any]) -> bool:
+def update_tags(module: AWSModule, client: Any, flow_log: dict[str, Any]) -> bool:
     if module.params["tags"] is None:
         return False
     have = boto3_tag_list_to_ansible_dict(flow_log.get("Tags", []))
@@ -246,7 +246,7 @@ def comparable(flow_log: dict[str, Any] | None) -> dict[str, Any]:
     return result
 
 
-def ensure_present(module: AnsibleAWSModule, client: Any) -> None:
+def ensure_present(module: AWSModule, client: Any) -> None:
     if not module.params["deliver_logs_permission_arn"]:
         module.fail_json(msg="deliver_logs_permission_arn is required with state=present")
     found = find_flow_logs(module, client)
@@ -276,7 +276,7 @@ def ensure_present(module: AnsibleAWSModule, client: Any) -> None:
     module.exit_json(**result)
 
 
-def ensure_absent(module: AnsibleAWSModule, client: Any) -> None:
+def ensure_absent(module: AWSModule, client: Any) -> None:
     found = find_flow_logs(module, client)
     ids = [item["FlowLogId"] for item in found]
     delete(module, client, ids)
@@ -298,7 +298,7 @@ def main() -> None:
         purge_tags=dict(type="bool", default=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(retries=10))
     if module.params["state"] == "present":
         ensure_present(module, client)

@@ -115,10 +115,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.ec2_state import differences, ec2_tags, tag_specifications, write_ec2_tags
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 GONE = {"deleting", "deleted", "rejected", "failed", "expired"}
@@ -404,7 +404,7 @@ def main() -> None:
         endpoint=dict(type="dict", required=True, options=endpoint_options),
         wait_timeout=dict(type="int", default=320),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))
     module.exit_json(**converge(module, client))
 

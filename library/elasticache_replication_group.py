@@ -226,14 +226,14 @@ from typing import Any
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import TagChanges, apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -267,7 +267,7 @@ CREATE_ONLY = (
 BUSY_STATES = ("creating", "modifying", "snapshotting")
 
 
-def describe_group(client, module: AnsibleAWSModule, group_id: str) -> dict[str, Any] | None:
+def describe_group(client, module: AWSModule, group_id: str) -> dict[str, Any] | None:
     try:
         groups = client.describe_replication_groups(aws_retry=True, ReplicationGroupId=group_id)["ReplicationGroups"]
     except is_boto3_error_code("ReplicationGroupNotFoundFault"):
@@ -277,7 +277,7 @@ def describe_group(client, module: AnsibleAWSModule, group_id: str) -> dict[str,
     return groups[0] if groups else None
 
 
-def describe_member(client, module: AnsibleAWSModule, group: dict[str, Any]) -> dict[str, Any] | None:
+def describe_member(client, module: AWSModule, group: dict[str, Any]) -> dict[str, Any] | None:
     """The first member cluster: AWS keeps security groups, version and windows there, not on the group."""
     members = group.get("MemberClusters") or []
     if not members:
@@ -291,7 +291,7 @@ def describe_member(client, module: AnsibleAWSModule, group: dict[str, Any]) -> 
     return clusters[0] if clusters else None
 
 
-def group_tags(client, module: AnsibleAWSModule, arn: str) -> dict[str, str]:
+def group_tags(client, module: AWSModule, arn: str) -> dict[str, str]:
     try:
         tag_list = client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
@@ -383,7 +383,7 @@ def endpoint_dict(endpoint: dict[str, Any] | None) -> dict[str, Any] | None:
     return {"address": endpoint["Address"], "port": endpoint.get("Port")}
 
 
-def wait_for(client, module: AnsibleAWSModule, group_id: str, done, what: str, timeout: int) -> dict[str, Any] | None:
+def wait_for(client, module: AWSModule, group_id: str, done, what: str, timeout: int) -> dict[str, Any] | None:
     try:
         return poll_until(lambda: describe_group(client, module, group_id), done, timeout=timeout, interval=2.0)
     except PollTimeout as timeout_error:
@@ -393,7 +393,7 @@ def wait_for(client, module: AnsibleAWSModule, group_id: str, done, what: str, t
     return None
 
 
-def wait_available(client, module: AnsibleAWSModule, group_id: str) -> dict[str, Any] | None:
+def wait_available(client, module: AWSModule, group_id: str) -> dict[str, Any] | None:
     return wait_for(
         client,
         module,
@@ -404,7 +404,7 @@ def wait_available(client, module: AnsibleAWSModule, group_id: str) -> dict[str,
     )
 
 
-def create_group(client, module: AnsibleAWSModule, desired: dict[str, Any]) -> dict[str, Any] | None:
+def create_group(client, module: AWSModule, desired: dict[str, Any]) -> dict[str, Any] | None:
     params = module.params
     if not params.get("cache_node_type"):
         module.fail_json(msg="cache_node_type is required to create a replication group")
@@ -450,7 +450,7 @@ def create_group(client, module: AnsibleAWSModule, desired: dict[str, Any]) -> d
 
 
 def plan_modifications(
-    module: AnsibleAWSModule, current: dict[str, Any], desired: dict[str, Any]
+    module: AWSModule, current: dict[str, Any], desired: dict[str, Any]
 ) -> tuple[dict[str, Any], list[str]]:
     """What ModifyReplicationGroup must change, and which given settings could not be read back."""
     changes: dict[str, Any] = {}
@@ -477,7 +477,7 @@ def plan_modifications(
 
 
 def modify_group(
-    client, module: AnsibleAWSModule, group: dict[str, Any], changes: dict[str, Any], rotate_token: bool
+    client, module: AWSModule, group: dict[str, Any], changes: dict[str, Any], rotate_token: bool
 ) -> dict[str, Any]:
     """Send one ModifyReplicationGroup for `changes` (and the AUTH token when asked); honour check mode."""
     if not changes and not rotate_token:
@@ -499,7 +499,7 @@ def modify_group(
     return group
 
 
-def sync_tags(client, module: AnsibleAWSModule, arn: str, tags: TagChanges) -> bool:
+def sync_tags(client, module: AWSModule, arn: str, tags: TagChanges) -> bool:
     def add(to_set: dict[str, str]) -> None:
         client.add_tags_to_resource(aws_retry=True, ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(to_set))
 
@@ -530,7 +530,7 @@ def result_of(group: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, A
     }
 
 
-def ensure_present(client, module: AnsibleAWSModule) -> None:
+def ensure_present(client, module: AWSModule) -> None:
     params = module.params
     group_id = params["replication_group_id"]
     desired = desired_settings(params)
@@ -585,7 +585,7 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     )
 
 
-def ensure_absent(client, module: AnsibleAWSModule) -> None:
+def ensure_absent(client, module: AWSModule) -> None:
     params = module.params
     group_id = params["replication_group_id"]
     group = describe_group(client, module, group_id)
@@ -641,7 +641,7 @@ def main() -> None:
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
     )
-    module = AnsibleAWSModule(
+    module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
         mutually_exclusive=[("num_cache_clusters", "num_node_groups")],

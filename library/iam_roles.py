@@ -144,12 +144,12 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.ec2_state import differences
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -486,7 +486,7 @@ def main() -> None:
         roles=dict(type="list", elements="dict", required=True, options=role_options),
         state=dict(type="str", choices=["present", "absent"], default="present"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     specs, state = module.params["roles"], module.params["state"]
     check_input(module, specs, state)
     config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)

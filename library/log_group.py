@@ -83,10 +83,10 @@ log_group:
 import contextlib
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+with contextlib.suppress(ImportError):  # AWSModule reports a missing botocore
     import botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
@@ -139,7 +139,7 @@ def main() -> None:
         retention_days=dict(type="int", choices=RETENTIONS),
         tags=dict(type="dict"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("logs", retry_decorator=AWSRetry.jittered_backoff(retries=10))
     name = module.params["name"]
     try:

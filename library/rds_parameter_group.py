@@ -86,11 +86,11 @@ from typing import Any
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -102,7 +102,7 @@ if botocore:
     CLIENT_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError)
 
 
-def describe_group(client, module: AnsibleAWSModule, name: str) -> dict[str, Any] | None:
+def describe_group(client, module: AWSModule, name: str) -> dict[str, Any] | None:
     try:
         groups = client.describe_db_parameter_groups(aws_retry=True, DBParameterGroupName=name)["DBParameterGroups"]
         return groups[0] if groups else None  # AWS answers DBParameterGroupNotFound, the moto emulator []
@@ -113,7 +113,7 @@ def describe_group(client, module: AnsibleAWSModule, name: str) -> dict[str, Any
     return None
 
 
-def user_parameters(client, module: AnsibleAWSModule, name: str) -> dict[str, str]:
+def user_parameters(client, module: AWSModule, name: str) -> dict[str, str]:
     """The parameters set in the group (not the family's defaults), name -> value as the API sends it."""
     try:
         pages = client.get_paginator("describe_db_parameters").paginate(DBParameterGroupName=name, Source="user")
@@ -127,7 +127,7 @@ def user_parameters(client, module: AnsibleAWSModule, name: str) -> dict[str, st
     return {}
 
 
-def wanted_parameters(module: AnsibleAWSModule) -> dict[str, str]:
+def wanted_parameters(module: AWSModule) -> dict[str, str]:
     return {str(key): str(value) for key, value in (module.params["parameters"] or {}).items()}
 
 
@@ -135,7 +135,7 @@ def parameter_changes(current: dict[str, str], wanted: dict[str, str]) -> dict[s
     return {key: value for key, value in wanted.items() if current.get(key) != value}
 
 
-def create_group(client, module: AnsibleAWSModule) -> dict[str, Any]:
+def create_group(client, module: AWSModule) -> dict[str, Any]:
     params = module.params
     if not params.get("family"):
         module.fail_json(msg="family is required to create a DB parameter group")
@@ -153,7 +153,7 @@ def create_group(client, module: AnsibleAWSModule) -> dict[str, Any]:
     return {}
 
 
-def modify_parameters(client, module: AnsibleAWSModule, changes: dict[str, str]) -> None:
+def modify_parameters(client, module: AWSModule, changes: dict[str, str]) -> None:
     parameters = [
         {"ParameterName": key, "ParameterValue": value, "ApplyMethod": module.params["apply_method"]}
         for key, value in sorted(changes.items())
@@ -167,7 +167,7 @@ def modify_parameters(client, module: AnsibleAWSModule, changes: dict[str, str])
         module.fail_json_aws(error, msg=f"Could not set the parameters of DB parameter group {module.params['name']}")
 
 
-def sync_tags(client, module: AnsibleAWSModule, arn: str) -> bool:
+def sync_tags(client, module: AWSModule, arn: str) -> bool:
     try:
         current = boto3_tag_list_to_ansible_dict(
             client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
@@ -189,7 +189,7 @@ def sync_tags(client, module: AnsibleAWSModule, arn: str) -> bool:
     return False
 
 
-def ensure_present(client, module: AnsibleAWSModule) -> None:
+def ensure_present(client, module: AWSModule) -> None:
     name = module.params["name"]
     wanted = wanted_parameters(module)
     group = describe_group(client, module, name)
@@ -220,7 +220,7 @@ def ensure_present(client, module: AnsibleAWSModule) -> None:
     )
 
 
-def ensure_absent(client, module: AnsibleAWSModule) -> None:
+def ensure_absent(client, module: AWSModule) -> None:
     name = module.params["name"]
     group = describe_group(client, module, name)
     if group is not None and not module.check_mode:
@@ -244,7 +244,7 @@ def main() -> None:
         "tags": {"type": "dict", "aliases": ["resource_tags"]},
         "purge_tags": {"type": "bool", "default": True},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("rds", retry_decorator=AWSRetry.jittered_backoff())
     if module.params["state"] == "present":
         ensure_present(client, module)

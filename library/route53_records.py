@@ -151,9 +151,9 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError, WaiterError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # AWS's limit per ChangeResourceRecordSets request (and the records of a page it lists).
@@ -495,7 +495,7 @@ def main() -> None:
         wait=dict(type="bool", default=False),
         wait_timeout=dict(type="int", default=300),
     )
-    module = AnsibleAWSModule(
+    module = AWSModule(
         argument_spec=argument_spec, supports_check_mode=True, required_one_of=[("hosted_zone_id", "zone")]
     )
     client = module.client("route53", retry_decorator=AWSRetry.jittered_backoff(catch_extra_error_codes=RETRY_CODES))

@@ -72,12 +72,12 @@ from typing import Any
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
 from ansible.module_utils.aws_account import caller_account
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 SETTINGS = {
@@ -93,7 +93,7 @@ def endpoint_host_only(account_id: str, request: Any, **_: Any) -> None:
     request.url = request.url.replace(f"://{account_id}.", "://", 1)
 
 
-def current_block(module: AnsibleAWSModule, client: Any, account_id: str) -> dict[str, bool]:
+def current_block(module: AWSModule, client: Any, account_id: str) -> dict[str, bool]:
     try:
         return client.get_public_access_block(aws_retry=True, AccountId=account_id)["PublicAccessBlockConfiguration"]
     except is_boto3_error_code("NoSuchPublicAccessBlockConfiguration"):
@@ -112,7 +112,7 @@ def main() -> None:
         "restrict_public_buckets": {"type": "bool", "default": True},
         "account_in_host": {"type": "bool", "default": True},
     }
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("s3control", retry_decorator=AWSRetry.jittered_backoff())
     account_id = caller_account(module)
     if not module.params["account_in_host"]:

@@ -76,16 +76,16 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 BATCH = 1000
 
 
-def bucket_exists(client, module: AnsibleAWSModule, name: str) -> bool:
+def bucket_exists(client, module: AWSModule, name: str) -> bool:
     try:
         client.head_bucket(Bucket=name, aws_retry=True)
     except is_boto3_error_code(["404", "NoSuchBucket", "NotFound"]):
@@ -95,7 +95,7 @@ def bucket_exists(client, module: AnsibleAWSModule, name: str) -> bool:
     return True
 
 
-def list_entries(client, module: AnsibleAWSModule, name: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+def list_entries(client, module: AWSModule, name: str) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Every object version and every delete marker, as DeleteObjects wants them."""
     versions: list[dict[str, str]] = []
     markers: list[dict[str, str]] = []
@@ -109,7 +109,7 @@ def list_entries(client, module: AnsibleAWSModule, name: str) -> tuple[list[dict
     return versions, markers
 
 
-def has_policy(client, module: AnsibleAWSModule, name: str) -> bool:
+def has_policy(client, module: AWSModule, name: str) -> bool:
     try:
         client.get_bucket_policy(Bucket=name, aws_retry=True)
     except is_boto3_error_code("NoSuchBucketPolicy"):
@@ -119,14 +119,14 @@ def has_policy(client, module: AnsibleAWSModule, name: str) -> bool:
     return True
 
 
-def delete_policy(client, module: AnsibleAWSModule, name: str) -> None:
+def delete_policy(client, module: AWSModule, name: str) -> None:
     try:
         client.delete_bucket_policy(Bucket=name, aws_retry=True)
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to delete the policy of {name}")
 
 
-def delete_entries(client, module: AnsibleAWSModule, name: str, entries: list[dict[str, str]]) -> None:
+def delete_entries(client, module: AWSModule, name: str, entries: list[dict[str, str]]) -> None:
     for start in range(0, len(entries), BATCH):
         batch = [
             entry if entry["VersionId"] != "null" else {"Key": entry["Key"]} for entry in entries[start : start + BATCH]
@@ -145,7 +145,7 @@ def delete_entries(client, module: AnsibleAWSModule, name: str, entries: list[di
             )
 
 
-def empty_bucket(client, module: AnsibleAWSModule) -> dict[str, Any]:
+def empty_bucket(client, module: AWSModule) -> dict[str, Any]:
     name = module.params["name"]
     if not bucket_exists(client, module, name):
         return {"changed": False, "exists": False, "versions": 0, "delete_markers": 0, "policy_deleted": False}
@@ -168,7 +168,7 @@ def empty_bucket(client, module: AnsibleAWSModule) -> dict[str, Any]:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
+    module = AWSModule(
         argument_spec={
             "name": {"type": "str", "required": True},
             "drop_policy": {"type": "bool", "default": False},

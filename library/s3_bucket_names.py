@@ -60,13 +60,13 @@ taken:
 try:
     import botocore
 except ImportError:
-    botocore = None  # AnsibleAWSModule reports the missing dependency
+    botocore = None  # AWSModule reports the missing dependency
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
-def owned_buckets(module: AnsibleAWSModule, client) -> set[str]:
+def owned_buckets(module: AWSModule, client) -> set[str]:
     try:
         return {bucket["Name"] for bucket in client.list_buckets(aws_retry=True).get("Buckets", [])}
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
@@ -74,7 +74,7 @@ def owned_buckets(module: AnsibleAWSModule, client) -> set[str]:
     return set()
 
 
-def name_is_free(module: AnsibleAWSModule, client, name: str) -> bool:
+def name_is_free(module: AWSModule, client, name: str) -> bool:
     try:
         client.head_bucket(Bucket=name)
     except botocore.exceptions.ClientError as error:
@@ -87,7 +87,7 @@ def name_is_free(module: AnsibleAWSModule, client, name: str) -> bool:
 
 
 def main() -> None:
-    module = AnsibleAWSModule(
+    module = AWSModule(
         argument_spec={"names": {"type": "list", "elements": "str", "required": True}}, supports_check_mode=True
     )
     client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff())

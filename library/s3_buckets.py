@@ -174,10 +174,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_drift import canonical_json, difference, same_json, same_scalar
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 PUBLIC_ACCESS_KEYS = {
@@ -458,7 +458,7 @@ def declared_attributes(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 class Buckets:
-    def __init__(self, module: AnsibleAWSModule, client: Any = None, threads: int = MAX_THREADS) -> None:
+    def __init__(self, module: AWSModule, client: Any = None, threads: int = MAX_THREADS) -> None:
         self.module = module
         if client is None:
             config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)
@@ -609,7 +609,7 @@ def main() -> None:
         ),
     )
     argument_spec = dict(buckets=dict(type="list", elements="dict", required=True, options=bucket_spec))
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     names = [bucket["name"] for bucket in module.params["buckets"]]
     if len(set(names)) != len(names):
         module.fail_json(msg=f"buckets: a name appears twice: {names}")

@@ -236,8 +236,9 @@ try:
     import botocore
     from botocore.config import Config
 except ImportError:
-    pass  # handled by AnsibleAWSModule
+    pass  # handled by AWSModule
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.static_site import (
     DEFAULT_CACHE_RULES,
     MANIFEST_DIR,
@@ -254,7 +255,6 @@ from ansible.module_utils.static_site import (
     scan_build,
 )
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 DELETE_BATCH = 1000
@@ -282,7 +282,7 @@ class State:
 class Publisher:
     """Reads the bucket and the distribution, and carries out a plan."""
 
-    def __init__(self, module: AnsibleAWSModule) -> None:
+    def __init__(self, module: AWSModule) -> None:
         self.module = module
         self.params = module.params
         self.bucket: str = self.params["bucket"]
@@ -521,7 +521,7 @@ def main() -> None:
         wait_timeout=dict(type="int", default=900),
         parallelism=dict(type="int", default=16),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if params["prefix"] and not params["prefix"].endswith("/"):
         module.fail_json(msg=f"prefix must end with '/' (got {params['prefix']!r})")

@@ -94,10 +94,10 @@ try:
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
 except ImportError:
-    AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
+    AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 READERS = 8  # secrets read at once (below botocore's 10 pooled connections)
@@ -252,7 +252,7 @@ def main() -> None:
         secrets=dict(type="list", elements="dict", required=True, options=secret_options, no_log=False),
         tags=dict(type="dict", default={}),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
     module.exit_json(**converge(module, client))
 

@@ -125,11 +125,11 @@ import contextlib
 import json
 from typing import Any
 
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+with contextlib.suppress(ImportError):  # AWSModule reports a missing botocore
     import botocore
 
+from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 DESCRIPTION = "Document to hold regional settings for Session Manager"
@@ -217,7 +217,7 @@ def main() -> None:
         run_as_default_user=dict(type="str", default=""),
         linux_shell_profile=dict(type="str", default=""),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
     if not 1 <= params["idle_session_timeout"] <= 60:
         module.fail_json(msg=f"idle_session_timeout: {params['idle_session_timeout']} is not 1 to 60 minutes")
