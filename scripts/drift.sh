@@ -34,7 +34,7 @@ main() {
   export DRIFT_ENV=$env_name DRIFT_REPORT_DIR=${DRIFT_REPORT_DIR:-reports} DRIFT_REPORT_POINTER=$pointer
 
   # The plays force check mode; --check also sets ansible_check_mode, which roles branch on (e.g. to
-  # run a long creation in the foreground instead of as a background job to await).
+  # skip the wait for a long creation: a drift run only reads).
   ansible-playbook playbooks/drift.yml -i "$inventory" --check --diff "$@"
   run_status=$?
 

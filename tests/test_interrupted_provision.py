@@ -5,8 +5,8 @@ run 2 (from where run 1 left the account) at the second, and so on; then one run
 one more must change nothing and write nothing. Each kill point is an AWS call seen in moto's
 request log (read while the run goes on), so the run dies right after that call reached the
 emulator, in the middle of the task that sent it, whatever the machine's load. The whole process
-group is signalled, as a cancelled CI job or an operator's terminal would; background jobs
-(async) started by the run survive it, as they do in real life. Then boto3 counts every resource:
+group is signalled, as a cancelled CI job or an operator's terminal would; what AWS accepted
+before the signal goes on being built, as it does in real life. Then boto3 counts every resource:
 exactly one of each, with its identifying tags, the instance profile holding its role (an interruption
 between the two calls that make it is reproduced by hand), the generated credentials never replaced.
 """
@@ -51,7 +51,7 @@ class KillPoint:
 # In the order the run reaches them; SIGTERM and SIGKILL alternate.
 KILL_POINTS = [
     KillPoint("network: the VPC just created, before its subnets", "CreateVpc", signal.SIGKILL),
-    KillPoint("data: RDS creation sent from its background job", "CreateDBInstance", signal.SIGTERM),
+    KillPoint("data: RDS creation sent, the run killed before it waits", "CreateDBInstance", signal.SIGTERM),
     KillPoint("dns: the zone created, its tags and records not yet", "POST /2013-04-01/hostedzone$", signal.SIGKILL),
     KillPoint("certificates: requested, validation records not yet written", "RequestCertificate", signal.SIGTERM),
     KillPoint("edge: the distribution created, its policy not yet", "POST /2020-05-31/distribution$", signal.SIGKILL),

@@ -692,34 +692,6 @@ KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
 }
 
 
-# A module run as a background job answers through async_status: its ARN, or else a key only
-# that module returns, says what it was about.
-SIGNATURE_KEYS = {
-    "db_instance_identifier": "rds_instance",
-    "replication_group_id": "elasticache_replication_group",
-    "subject_alternative_names": "acm_certificate_request",
-}
-ARN_KINDS = {
-    ("rds", "db"): "rds_instance",
-    ("elasticache", "replicationgroup"): "elasticache_replication_group",
-    ("acm", "certificate"): "acm_certificate_request",
-    ("cloudfront", "distribution"): "cloudfront_spa_distribution",
-}
-
-
-def kind_of_result(result: dict[str, Any]) -> str | None:
-    """The KINDS key of the first ARN among a result's top-level `*arn` values, or of a key only
-    one module returns; None if neither is known."""
-    for key, value in sorted(result.items()):
-        if key.endswith("arn") and isinstance(value, str) and value.startswith("arn:"):
-            parts = value.split(":", 5)
-            if len(parts) == 6:
-                resource_type = re.split(r"[:/]", parts[5], maxsplit=1)[0]
-                if (parts[2], resource_type) in ARN_KINDS:
-                    return ARN_KINDS[(parts[2], resource_type)]
-    return next((kind for key, kind in SIGNATURE_KEYS.items() if key in result), None)
-
-
 def module_key(action: str) -> str:
     """`amazon.aws.ec2_vpc_net`, `ansible.legacy.aws_budget` and `aws_budget` -> the KINDS key."""
     return action.rsplit(".", 1)[-1]
@@ -770,11 +742,7 @@ def aws_identity(
 ) -> dict[str, Any] | None:
     """The resource a module's result is about, the way AWS names it; None for an unknown module."""
     # A module that manages several kinds (library/ec2_vpc_routing) names each result's kind.
-    kind = (
-        KINDS.get(str(result.get("drift_kind") or ""))
-        or KINDS.get(module_key(action))
-        or KINDS.get(kind_of_result(result) or "")
-    )
+    kind = KINDS.get(str(result.get("drift_kind") or "")) or KINDS.get(module_key(action))
     if kind is None:
         return None
     arguments = (result.get("invocation") or {}).get("module_args") or {}
@@ -1215,8 +1183,6 @@ class CallbackModule(CallbackBase):
         action = getattr(task, "resolved_action", None) or task.action
         if (action, item_result.get("msg")) in UNTRUSTED_CHECK_MODE:
             return
-        if item_result.get("ansible_job_id") and item_result.get("started") and not item_result.get("finished"):
-            return  # a background job started: its answer is reported where it is awaited
         label = item_result.get("_ansible_item_label")
         if label is None and index is not None:
             # A module's own results (library/ec2_security_groups, ec2_vpc_routing) may name themselves.
