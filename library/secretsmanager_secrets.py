@@ -103,12 +103,12 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AnsibleAWSModule reports the missing botocore
 
+from ansible.module_utils.secret_values import batch_read_values, describe_errors
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 READERS = 8  # secrets read at once (below botocore's 10 pooled connections)
-BATCH = 20  # the most secrets one BatchGetSecretValue reads
 
 
 def read_secrets(module: Any, client: Any, prefix: str) -> dict[str, dict[str, Any]]:
@@ -199,30 +199,16 @@ def read(module: Any, client: Any, what: str, arn: str) -> str | None:
 
 
 def read_values(module: Any, client: Any, arns: list[str]) -> dict[str, str | None]:
-    """{ARN: value} of the given secrets: GetSecretValue for one, else BatchGetSecretValue (up to 20 a
-    request; AWS may page even a list of ids). A secret it cannot read stops the run."""
+    """{ARN: value} of the given secrets: GetSecretValue for one, else BatchGetSecretValue
+    (module_utils/secret_values). A secret it cannot read stops the run."""
     if len(arns) < 2:
         return {arn: read(module, client, "value", arn) for arn in arns}
-    values: dict[str, str | None] = {}
-    for first in range(0, len(arns), BATCH):
-        request: dict[str, Any] = {"SecretIdList": arns[first : first + BATCH]}
-        while True:
-            try:
-                answer = client.batch_get_secret_value(aws_retry=True, **request)
-            except AWS_ERRORS as e:
-                module.fail_json_aws(e, msg=f"Failed to read the values of {', '.join(request['SecretIdList'])}")
-            errors = answer.get("Errors") or []
-            if errors:
-                module.fail_json(
-                    msg="Failed to read the value of "
-                    + "; ".join(
-                        f"{error.get('SecretId')}: {error.get('ErrorCode')} {error.get('Message')}" for error in errors
-                    )
-                )
-            values.update({entry["ARN"]: entry.get("SecretString") for entry in answer.get("SecretValues", [])})
-            if not answer.get("NextToken"):
-                break
-            request["NextToken"] = answer["NextToken"]
+    try:
+        values, errors = batch_read_values(client, arns)
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to read the values of {', '.join(arns)}")
+    if errors:
+        module.fail_json(msg=f"Failed to read the value of {describe_errors(errors)}")
     return values
 
 
