@@ -223,7 +223,7 @@ def read_what_the_list_cannot_say(
     with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(live) + 1))) as pool:
         values = pool.submit(read_values, module, client, overwritten)
         policies = {
-            found["ARN"]: pool.submit(read, module, client, "policy", found["ARN"]) for _, found in live if purge
+            found["ARN"]: pool.submit(read, module, client, "policy", found["ARN"]) for _spec, found in live if purge
         }
         return {"values": values.result(), "policies": {arn: future.result() for arn, future in policies.items()}}
 

@@ -47,8 +47,14 @@ options:
     type: list
     elements: dict
     suboptions:
-      protocol: {description: The protocol (V(email), V(sqs), V(https), ...)., type: str, required: true}
-      endpoint: {description: The endpoint (an e-mail address, a queue's ARN, a URL, ...)., type: str, required: true}
+      protocol:
+        description: The protocol (V(email), V(sqs), V(https), ...).
+        type: str
+        required: true
+      endpoint:
+        description: The endpoint (an e-mail address, a queue's ARN, a URL, ...).
+        type: str
+        required: true
   purge_subscriptions:
     description: Remove the confirmed subscriptions O(subscriptions) does not list.
     type: bool
