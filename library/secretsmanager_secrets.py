@@ -19,8 +19,11 @@ description:
   - "Per secret it does what that module does with these options: create it with its value,
     description and tags; restore one scheduled for deletion; with O(secrets[].overwrite) put a
     different value or description (without it an existing secret's value and description stay);
-    remove a resource policy (none is declared) and cancel a rotation (none is declared); set the
-    tags (others removed, except AWS's own aws:*)."
+    remove a resource policy (none is declared; O(purge_resource_policy)) and cancel a rotation (none
+    is declared); set the tags (others removed, except AWS's own aws:*)."
+  - "The values it must compare are read together: one C(BatchGetSecretValue) (up to 20 a request)
+    where two or more secrets may be overwritten, C(GetSecretValue) for one. Two JSON objects with the
+    same members are the same value (a structured secret written with other spacing or member order)."
   - "C(ListSecrets) is eventually consistent (it may miss changes of the last five minutes): a
     declared secret it does not show is read by name (C(DescribeSecret)) before it is created."
   - The comparison that decides C(changed) is the one the write path uses. Check mode sends no
@@ -49,9 +52,12 @@ options:
         type: bool
         default: false
   tags:
-    description: The tags of every secret.
+    description: The tags of every secret (others are removed, except AWS's own aws:*); not set leaves the tags alone.
     type: dict
-    default: {}
+  purge_resource_policy:
+    description: Remove a resource policy a secret has (one C(GetResourcePolicy) per secret); V(false) leaves it alone.
+    type: bool
+    default: true
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -86,6 +92,7 @@ results:
       elements: str
 """
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -97,6 +104,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.secret_values import batch_read_values, describe_errors
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -133,15 +141,31 @@ def describe(module: Any, client: Any, name: str) -> dict[str, Any] | None:
         module.fail_json_aws(e, msg=f"Failed to read the secret {name}")
 
 
-def tag_changes(declared: dict[str, str], current: list[dict[str, str]]) -> tuple[dict[str, str], list[str]]:
+def tag_changes(declared: dict[str, str] | None, current: list[dict[str, str]]) -> tuple[dict[str, str], list[str]]:
+    """Tags to set and keys to remove; none when the task declares no tags (left alone)."""
+    if declared is None:
+        return {}, []
     have = {tag["Key"]: tag["Value"] for tag in current or []}
     add = {key: value for key, value in declared.items() if have.get(key) != value}
     remove = sorted(key for key in have if key not in declared and not key.startswith("aws:"))
     return add, remove
 
 
-def plan(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any] | None) -> list[str]:
-    """What a secret needs, from the list entry and the reads only it needs: the decision of the write path.
+def same_value(declared: str, stored: str | None) -> bool:
+    """Whether the stored value is the declared one: the same text, or two JSON objects with the same
+    members (a structured secret written by another tool with other spacing or member order)."""
+    if stored is None or declared == stored:
+        return declared == stored
+    try:
+        ours, theirs = json.loads(declared), json.loads(stored)
+    except ValueError:
+        return False
+    return isinstance(ours, dict) and ours == theirs
+
+
+def plan(module: Any, spec: dict[str, Any], current: dict[str, Any] | None, reads: dict[str, Any]) -> list[str]:
+    """What a secret needs, from the list entry and the reads only it needs (its value where it may be
+    overwritten, its resource policy): the decision of the write path.
 
     A secret scheduled for deletion answers neither its value nor its policy until it is restored: it
     is restored, and with overwrite its value and description are put again."""
@@ -151,13 +175,13 @@ def plan(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any]
     changes = ["restore"] if deleted else []
     if spec["overwrite"]:
         described = (current.get("Description") or "") == (spec["description"] or "")
-        if deleted or not described or read(module, client, "value", current["ARN"]) != spec["secret"]:
+        if deleted or not described or not same_value(spec["secret"], reads["values"].get(current["ARN"])):
             changes.append("update")
     if current.get("RotationEnabled"):
         changes.append("cancel rotation")
-    if not deleted and read(module, client, "policy", current["ARN"]):
+    if not deleted and reads["policies"].get(current["ARN"]):
         changes.append("delete resource policy")
-    add, remove = tag_changes(module.params["tags"], current.get("Tags"))
+    add, remove = tag_changes(module.params.get("tags"), current.get("Tags"))
     changes += ["tag"] if add else []
     changes += ["untag"] if remove else []
     return changes
@@ -174,9 +198,39 @@ def read(module: Any, client: Any, what: str, arn: str) -> str | None:
     return None
 
 
+def read_values(module: Any, client: Any, arns: list[str]) -> dict[str, str | None]:
+    """{ARN: value} of the given secrets: GetSecretValue for one, else BatchGetSecretValue
+    (module_utils/secret_values). A secret it cannot read stops the run."""
+    if len(arns) < 2:
+        return {arn: read(module, client, "value", arn) for arn in arns}
+    try:
+        values, errors = batch_read_values(client, arns)
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to read the values of {', '.join(arns)}")
+    if errors:
+        module.fail_json(msg=f"Failed to read the value of {describe_errors(errors)}")
+    return values
+
+
+def read_what_the_list_cannot_say(
+    module: Any, client: Any, specs: list[dict[str, Any]], current: list[dict[str, Any] | None]
+) -> dict[str, Any]:
+    """The values the comparison needs (existing secrets the task may overwrite) and, unless the task
+    leaves them alone, the resource policies, all in flight together."""
+    live = [(spec, found) for spec, found in zip(specs, current, strict=True) if found and not found.get("DeletedDate")]
+    overwritten = [found["ARN"] for spec, found in live if spec["overwrite"]]
+    purge = module.params.get("purge_resource_policy", True)
+    with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(live) + 1))) as pool:
+        values = pool.submit(read_values, module, client, overwritten)
+        policies = {
+            found["ARN"]: pool.submit(read, module, client, "policy", found["ARN"]) for _spec, found in live if purge
+        }
+        return {"values": values.result(), "policies": {arn: future.result() for arn, future in policies.items()}}
+
+
 def apply(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any] | None, changes: list[str]) -> str:
     """Send the planned writes; the secret's ARN."""
-    name, tags = spec["name"], module.params["tags"]
+    name, tags = spec["name"], module.params.get("tags")
     if "create" in changes:
         request: dict[str, Any] = {
             "Name": name,
@@ -189,7 +243,8 @@ def apply(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any
     arn = current["ARN"]
     if "restore" in changes:
         client.restore_secret(aws_retry=True, SecretId=arn)
-        if read(module, client, "policy", arn):  # unreadable before the restore
+        # A deleted secret's resource policy is unreadable before the restore.
+        if module.params.get("purge_resource_policy", True) and read(module, client, "policy", arn):
             changes.append("delete resource policy")
     if "update" in changes:
         client.update_secret(
@@ -214,24 +269,24 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     if wrong:
         module.fail_json(msg=f"secrets named twice or outside the prefix {prefix}: {', '.join(wrong)}")
     existing = read_secrets(module, client, prefix)
-
-    def assess(spec: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]:
-        current = existing.get(spec["name"]) or describe(module, client, spec["name"])
-        return current, plan(module, client, spec, current)
-
-    # The secrets' own reads (resource policy, value where it may be overwritten) are independent:
-    # they are sent side by side, one thread per secret on the one client (botocore's clients are
-    # thread-safe; its pool keeps 10 connections alive). The writes follow one after another.
-    with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(specs)))) as pool:
-        assessed = list(pool.map(assess, specs))
+    # The secrets' own reads are independent: they are sent side by side on the one client (botocore's
+    # clients are thread-safe; its pool keeps 10 connections alive): first a secret the list missed (by
+    # name; none on a settled account), then the values and the resource policies. The writes follow
+    # one after another.
+    missing = [spec["name"] for spec in specs if spec["name"] not in existing]
+    with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(missing)))) as pool:
+        existing.update(zip(missing, pool.map(lambda name: describe(module, client, name), missing), strict=True))
+    current = [existing.get(spec["name"]) for spec in specs]
+    reads = read_what_the_list_cannot_say(module, client, specs, current)
     results = []
     for number, spec in enumerate(specs):
-        current, changes = assessed[number]
+        changes = plan(module, spec, current[number], reads)
+        current_entry = current[number]
         entry: dict[str, Any] = {"name": spec["name"], "changed": bool(changes), "changes": changes}
-        arn = current["ARN"] if current else None
+        arn = current_entry["ARN"] if current_entry else None
         if changes and not module.check_mode:
             try:
-                arn = apply(module, client, spec, current, changes)
+                arn = apply(module, client, spec, current_entry, changes)
             except AWS_ERRORS as e:
                 module.fail_json_aws(e, msg=f"Failed to {changes[0]} the secret {spec['name']}")
         if arn:
@@ -250,7 +305,8 @@ def main() -> None:
     argument_spec = dict(
         prefix=dict(type="str", required=True),
         secrets=dict(type="list", elements="dict", required=True, options=secret_options, no_log=False),
-        tags=dict(type="dict", default={}),
+        tags=dict(type="dict"),
+        purge_resource_policy=dict(type="bool", default=True),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())

@@ -605,6 +605,15 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:sns:{region}:{account}:{id}",
         "https://{region}.console.aws.amazon.com/sns/v3/home?region={region}#/topic/{arn}",
     ),
+    # library/sns_topic_by_arn: the topic named by the ARN it is given.
+    "sns_topic_by_arn": Kind(
+        "AWS::SNS::Topic",
+        ("name",),
+        ("name",),
+        ("topic_arn", "@arn"),
+        "arn:{partition}:sns:{region}:{account}:{id}",
+        "https://{region}.console.aws.amazon.com/sns/v3/home?region={region}#/topic/{arn}",
+    ),
     "cloudwatch_metric_alarm": Kind(
         "AWS::CloudWatch::Alarm",
         ("@name",),

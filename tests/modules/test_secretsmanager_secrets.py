@@ -138,3 +138,50 @@ def test_the_secrets_own_reads_are_in_flight_together(aws, secrets) -> None:
     secrets.meta.events.register("after-call.secrets-manager.GetResourcePolicy", leave)
     assert converge(secrets, declared(overwrite=False))["changed"] is False
     assert state["most"] == 2
+
+
+def test_two_values_are_one_read_and_the_policies_and_tags_can_be_left_alone(aws, secrets) -> None:
+    """Issue 18: roles/aws_data adds the servers' endpoints to both credentials in one run: their two
+    values are read with one BatchGetSecretValue, and the policies and tags (the secrets role's) are
+    neither read nor changed. A structured value stored with other member order or spacing is the
+    same value; one that lacks a member is not."""
+    credentials = {"username": "app_admin", "password": "test-only-password", "port": 5432}
+    both = [
+        {"name": f"{PREFIX}db", "description": "db", "secret": json.dumps(credentials), "overwrite": True},
+        {
+            "name": f"{PREFIX}redis",
+            "description": "redis",
+            "secret": json.dumps({"auth_token": "t"}),
+            "overwrite": True,
+        },
+    ]
+    converge(secrets, both)
+    arn = secrets.describe_secret(SecretId=f"{PREFIX}db")["ARN"]
+    secrets.tag_resource(SecretId=arn, Tags=[{"Key": "Owner", "Value": "someone"}])
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}],
+    }
+    secrets.put_resource_policy(SecretId=arn, ResourcePolicy=json.dumps(policy))
+    # The same members, written by another tool: other order, no spaces.
+    secrets.put_secret_value(
+        SecretId=arn, SecretString=json.dumps(dict(reversed(credentials.items())), separators=(",", ":"))
+    )
+
+    def endpoints(specs: list[dict], check: bool = False) -> dict[str, Any]:
+        task = TaskModule({"prefix": PREFIX, "secrets": specs, "tags": None, "purge_resource_policy": False}, check)
+        return secrets_module.converge(task, RetryingBotoClientWrapper(secrets, AWSRetry.jittered_backoff(retries=1)))
+
+    with aws.recording_requests() as requests:
+        assert endpoints(both)["changed"] is False
+    assert sorted(operations(requests)) == ["BatchGetSecretValue", "ListSecrets"]
+
+    with_host = [{**both[0], "secret": json.dumps({**credentials, "host": "db.internal"})}, both[1]]
+    with aws.recording_requests() as requests:
+        planned = endpoints(with_host, check=True)
+    assert writes(requests) == [] and [entry["changes"] for entry in planned["results"]] == [["update"], []]
+    assert endpoints(with_host)["changed"] is True
+    assert json.loads(value(secrets, "db"))["host"] == "db.internal"
+    described = secrets.describe_secret(SecretId=arn)
+    assert {tag["Key"] for tag in described["Tags"]} == {*TAGS, "Owner"}
+    assert json.loads(secrets.get_resource_policy(SecretId=arn)["ResourcePolicy"]) == policy
