@@ -3,8 +3,8 @@
 playbooks/preflight.yml checks every role an entry playbook uses before the run's first write; a
 role's own tasks/main.yml checks itself when no preflight of this run did. Through include_role
 that took, per role, ansible-core's "Validating arguments against arg spec" task and then each
-assert task of the role's rules file (about 35 tasks for provision.yml's roles); this action does
-the same work for any number of roles in one task.
+of the role's rule tasks (about 35 tasks for provision.yml's roles); this action does the same
+work for any number of roles in one task.
 
 For each role, in the role's context (the role's defaults below the task's variables, its
 vars/main.yml internals beside them: what include_role gives the role's tasks):
@@ -29,6 +29,7 @@ from typing import Any
 from ansible import constants as C
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.module_utils.common.parameters import remove_values
 from ansible.plugins.action import ActionBase
 
 ASSERT_ACTIONS = ("ansible.builtin.assert", "assert", "ansible.legacy.assert")
@@ -52,12 +53,12 @@ class ActionModule(ActionBase):
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         result = super().run(tmp, task_vars)
         task_vars = task_vars or {}
-        _, args = self.validate_argument_spec(
+        args = self.validate_argument_spec(
             argument_spec={
                 "roles": {"type": "list", "elements": "str", "required": True},
                 "entry_point": {"type": "str", "default": "validate"},
             }
-        )
+        )[1]
         failures: dict[str, list[str]] = {}
         for role in args["roles"]:
             try:
@@ -123,7 +124,9 @@ class ActionModule(ActionBase):
             raise RoleInputError(errors)
         checked = ArgumentSpecValidator(options).validate(values, validate_role_argument_spec=True)
         if checked.error_messages:
-            raise RoleInputError([f"Validation of arguments failed: {message}" for message in checked.error_messages])
+            # An option the spec marks no_log never reaches the output, whatever its error says.
+            messages = remove_values(checked.error_messages, checked._no_log_values)
+            raise RoleInputError([f"Validation of arguments failed: {message}" for message in messages])
 
     def _check_rule(self, role: str, task: Mapping[str, Any], context: dict[str, Any]) -> None:
         where = f"roles/{role} task {task.get('name', '(unnamed)')!r}"
