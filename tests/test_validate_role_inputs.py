@@ -59,16 +59,20 @@ def test_the_roles_preflight_checked_are_not_checked_again_per_role(playbook: st
     assert rules & set(tasks) == set()
 
 
-def test_every_failing_role_is_named_in_one_failure(aws, tmp_path: Path):
+def preflight_for_provision(tmp_path: Path) -> str:
     playbook = tmp_path / "preflight.yml"
     playbook.write_text(
         f"- name: Validate the environment's settings\n"
         f"  ansible.builtin.import_playbook: {REPO / 'playbooks/preflight.yml'}\n"
         f"  vars:\n    preflight_for: [provision]\n"
     )
+    return str(playbook)
+
+
+def test_every_failing_role_is_named_in_one_failure(aws, tmp_path: Path):
     bad = {"vpc_cidr": "10.0.0.0/8", "app_instance_type": "t3.humongous", "budget_monthly_usd": 150}
     with aws.recording_requests() as requests:
-        result = run_playbook(str(playbook), "inventories/local", env=aws.env, extra_vars=bad)
+        result = run_playbook(preflight_for_provision(tmp_path), "inventories/local", env=aws.env, extra_vars=bad)
     assert result.returncode != 0, str(result)
     failure = first_failure(result.output)
     for message in (
@@ -79,6 +83,13 @@ def test_every_failing_role_is_named_in_one_failure(aws, tmp_path: Path):
         assert message in failure, failure
     assert result.recap["localhost"]["failed"] == 1, str(result)
     assert requests == [], [str(r) for r in requests]
+
+
+def test_a_value_that_cannot_be_rendered_is_named(aws, tmp_path: Path):
+    bad = {"aws_iam_role_name": "{{ no_such_setting }}"}
+    result = run_playbook(preflight_for_provision(tmp_path), "inventories/local", env=aws.env, extra_vars=bad)
+    assert result.returncode != 0, str(result)
+    assert "aws_iam: aws_iam_role_name: 'no_such_setting' is undefined" in first_failure(result.output), str(result)
 
 
 def test_a_role_imported_without_ansible_s_check_and_without_preflight_checks_its_spec(aws, tmp_path: Path):

@@ -88,7 +88,8 @@ class ActionModule(ActionBase):
         # A role's own files, trusted as templates as Ansible trusts them when it loads the role.
         if not os.path.exists(path):
             return default
-        data = self._loader.load_from_file(path, trusted_as_template=True)
+        # unsafe: the data as loaded, without the loader's deep copy; nothing here changes it.
+        data = self._loader.load_from_file(path, unsafe=True, trusted_as_template=True)
         return default if data is None else data
 
     def _check_role(self, role: str, entry_point: str, task_vars: dict[str, Any]) -> None:
@@ -113,15 +114,20 @@ class ActionModule(ActionBase):
 
     def _check_spec(self, options: dict[str, Any], context: dict[str, Any]) -> None:
         templar = self._templar.copy_with_new_env(available_variables=context)
-        values, errors = {}, []
-        for name in options:
-            if name in context:
+        given = {name: context[name] for name in options if name in context}
+        try:
+            # One pass, as ansible-core's validate_argument_spec templates them (a value that
+            # several options read is rendered once).
+            values = templar.template(given)
+        except AnsibleError:
+            # Which option's value cannot be rendered, each by name.
+            errors = []
+            for name, value in given.items():
                 try:
-                    values[name] = templar.template(context[name])
+                    templar.template(value)
                 except AnsibleError as error:
                     errors.append(f"{name}: {error.message}")
-        if errors:
-            raise RoleInputError(errors)
+            raise RoleInputError(errors) from None
         checked = ArgumentSpecValidator(options).validate(values, validate_role_argument_spec=True)
         if checked.error_messages:
             # An option the spec marks no_log never reaches the output, whatever its error says.
