@@ -39,7 +39,7 @@ def listed_tasks(playbook: str) -> list[str]:
     return [line.strip().split("\t")[0].strip() for line in completed.stdout.splitlines() if line.startswith("      ")]
 
 
-@pytest.mark.parametrize("playbook", ["playbooks/provision.yml", "playbooks/drift.yml"])
+@pytest.mark.parametrize("playbook", ["playbooks/provision.yml", "playbooks/drift.yml", "playbooks/publish_static.yml"])
 def test_the_roles_preflight_checked_are_not_checked_again_per_role(playbook: str):
     tasks = listed_tasks(playbook)
     assert tasks.count(ROLES_TASK) == 1, tasks
