@@ -56,3 +56,45 @@ def test_a_deprecation_the_playbook_causes_still_prints(tmp_path: Path) -> None:
     run = run_playbook(str(playbook), "localhost,")
     assert run.returncode == 0, run
     assert any("Ignoring empty task `args` keyword" in line for line in warnings(run.output)), run
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_dev_and_prod_inventories_read_their_app_hosts_without_a_warning(aws, boto, env) -> None:
+    """inventories/<env>/aws_ec2.yml reads the running app hosts from EC2 with plugins/inventory's
+    aws_ec2_hosts: amazon.aws 10.1.2's aws_ec2 printed "Passing `disable_lookups` to `template` is
+    deprecated" at the start of every dev and prod run (it passes the argument for its templated
+    options, `regions` and `filters`)."""
+    import subprocess
+    import sys
+
+    ec2 = boto("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    tags = {"Project": "mensetsu", "Environment": env, "Role": "app", "Name": f"mensetsu-{env}-app-1"}
+    ec2.run_instances(
+        ImageId=image,
+        MinCount=1,
+        MaxCount=1,
+        TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}],
+    )
+    ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)  # not an app host of the environment
+    listed = subprocess.run(
+        [str(Path(sys.executable).with_name("ansible-inventory")), "-i", f"inventories/{env}", "--list"],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert warnings(listed.stdout + listed.stderr) == [], listed.stderr
+    inventory = __import__("json").loads(listed.stdout)
+    assert inventory["app"]["hosts"] == [f"mensetsu-{env}-app-1"], inventory
+    host = inventory["_meta"]["hostvars"][f"mensetsu-{env}-app-1"]
+
+    def plain(value):  # ansible-inventory --list marks a value from the plugin as unsafe
+        return value.get("__ansible_unsafe", value) if isinstance(value, dict) else value
+
+    assert plain(host["ansible_user"]) == "ec2-user", host
+    assert plain(host["ansible_aws_ssm_instance_id"]).startswith("i-"), host
+    assert plain(host["instance_id"]) == plain(host["ansible_aws_ssm_instance_id"]), host  # configure.yml reads it
+    assert "tags" not in host and "ec2_tags" in host, sorted(host)  # no variable of a name ansible-core reserves
