@@ -81,8 +81,9 @@ waited:
 """
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import botocore.exceptions
@@ -166,9 +167,20 @@ def distribution_result(distribution: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-# kind -> (option, read, status of an answer, ready statuses, broken statuses, result)
+class Kind(NamedTuple):
+    """How to wait for one kind of resource."""
+
+    option: str  # the module option that names it
+    service: str  # its client
+    read: Callable[[Any, str], dict[str, Any] | None]  # its Describe answer, None when not listed
+    status: Callable[[dict[str, Any]], str]  # the status in that answer
+    ready: set[str]
+    broken: set[str]  # statuses it never leaves for a ready one
+    result: Callable[[dict[str, Any]], dict[str, Any]]  # the answer as the module returns it
+
+
 KINDS = {
-    "db_instance": (
+    "db_instance": Kind(
         "db_instance_identifier",
         "rds",
         read_db,
@@ -177,7 +189,7 @@ KINDS = {
         RDS_BROKEN,
         db_result,
     ),
-    "replication_group": (
+    "replication_group": Kind(
         "replication_group_id",
         "elasticache",
         read_group,
@@ -186,7 +198,7 @@ KINDS = {
         CACHE_BROKEN,
         group_result,
     ),
-    "distribution": (
+    "distribution": Kind(
         "distribution_id",
         "cloudfront",
         read_distribution,
@@ -225,27 +237,38 @@ def main() -> None:
     timeout = 0 if module.check_mode else params["timeout"]
     retry = AWSRetry.jittered_backoff(retries=10)
     # Clients one after another (a boto3 session is not thread-safe), their waits side by side.
-    waits: dict[str, Any] = {}
-    for kind, (option, service, read, status, ready, broken, _result) in KINDS.items():
-        name = params[option]
+    waits: dict[str, tuple[str, Any]] = {}  # kind -> (name, fetch)
+    for kind_name, kind in KINDS.items():
+        name = params[kind.option]
         if not name:
             continue
-        extra = {"region": "us-east-1"} if service == "cloudfront" else {}
-        client = module.client(service, retry_decorator=retry, **extra)
+        extra = {"region": "us-east-1"} if kind.service == "cloudfront" else {}
+        client = module.client(kind.service, retry_decorator=retry, **extra)
 
-        def fetch(read=read, client=client, name=name):
+        def fetch(read=kind.read, client=client, name=name):
             return read(client, name)
 
-        waits[kind] = (name, fetch, status, ready, broken)
+        waits[kind_name] = (name, fetch)
     started = time.monotonic()
-    answers: dict[str, Any] = {kind: {} for kind in KINDS}
+    answers: dict[str, Any] = {kind_name: {} for kind_name in KINDS}
     with ThreadPoolExecutor(max_workers=max(1, len(waits))) as pool:
         futures = {
-            kind: pool.submit(wait_for, kind, *wait, timeout=timeout, interval=params["poll_interval"])
-            for kind, wait in waits.items()
+            kind_name: pool.submit(
+                wait_for,
+                kind_name,
+                name,
+                fetch,
+                KINDS[kind_name].status,
+                KINDS[kind_name].ready,
+                KINDS[kind_name].broken,
+                timeout=timeout,
+                interval=params["poll_interval"],
+            )
+            for kind_name, (name, fetch) in waits.items()
         }
-        for kind, future in futures.items():
-            name = waits[kind][0]
+        for kind_name, future in futures.items():
+            kind, name = KINDS[kind_name], waits[kind_name][0]
+            what = f"{kind_name.replace('_', ' ')} {name}"
             try:
                 answer = future.result()
             except Broken as e:
@@ -254,11 +277,11 @@ def main() -> None:
                 if module.check_mode:
                     answer = e.last
                 else:
-                    last = "not listed" if e.last is None else waits[kind][2](e.last)
-                    module.fail_json(msg=f"{kind.replace('_', ' ')} {name} not ready after {e.waited:.0f} s ({last})")
+                    last = "not listed" if e.last is None else kind.status(e.last)
+                    module.fail_json(msg=f"{what} not ready after {e.waited:.0f} s ({last})")
             except AWS_ERRORS as e:
-                module.fail_json_aws(e, msg=f"Failed to read {kind.replace('_', ' ')} {name}")
-            answers[kind] = KINDS[kind][6](answer) if answer else {}
+                module.fail_json_aws(e, msg=f"Failed to read {what}")
+            answers[kind_name] = kind.result(answer) if answer else {}
     module.exit_json(changed=False, waited=round(time.monotonic() - started, 1), **answers)
 
 

@@ -69,11 +69,10 @@ def read(module: Any, client: Any, secrets: dict[str, str]) -> dict[str, str]:
         values, errors = batch_read_values(client, ids) if ids else ({}, [])
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to read the values of {', '.join(ids)}")
-    missing = {error.get("SecretId") for error in errors if error.get("ErrorCode") == MISSING}
     failed = [error for error in errors if error.get("ErrorCode") != MISSING]
     if failed:
         module.fail_json(msg=f"Failed to read the value of {describe_errors(failed)}")
-    return {key: "" if name in missing else values.get(name) or "" for key, name in secrets.items()}
+    return {key: values.get(name) or "" for key, name in secrets.items()}  # a missing secret has no value
 
 
 def main() -> None:

@@ -230,8 +230,9 @@ def plan(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[st
     ]
     changes += ["subscribe"] if set(after["subscriptions"]) - set(before["subscriptions"]) else []
     changes += ["unsubscribe"] if set(before["subscriptions"]) - set(after["subscriptions"]) else []
-    changes += ["tag"] if any(before["tags"].get(key) != value for key, value in after["tags"].items()) else []
-    changes += ["untag"] if set(before["tags"]) - set(after["tags"]) else []
+    tags = plan_tag_changes(before["tags"], after["tags"], purge_tags=True)  # as apply() sends them
+    changes += ["tag"] if tags.to_set else []
+    changes += ["untag"] if tags.to_remove else []
     return changes
 
 
