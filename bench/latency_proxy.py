@@ -219,19 +219,22 @@ class _Handler(BaseHTTPRequestHandler):
             if counted and self.server.delay > 0:
                 time.sleep(self.server.delay)
             status, reason, headers, data = self._forward(body)
-            self.send_response_only(status, reason)
-            for key, value in headers:
-                if key.lower() not in _HOP_BY_HOP and not (key.lower() == "content-length" and self.command != "HEAD"):
-                    self.send_header(key, value)
-            if self.command != "HEAD":
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if self.command != "HEAD" and data:
-                self.wfile.write(data)
         finally:
+            # The request leaves the count once its answer is ready and before a byte of it is sent:
+            # a client that reads the answer and sends its next request on another connection must
+            # never find this one still counted (a race that showed two in flight for serial calls).
             if counted:
                 with self.server.lock:
                     self.server.counts.in_flight -= 1
+        self.send_response_only(status, reason)
+        for key, value in headers:
+            if key.lower() not in _HOP_BY_HOP and not (key.lower() == "content-length" and self.command != "HEAD"):
+                self.send_header(key, value)
+        if self.command != "HEAD":
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD" and data:
+            self.wfile.write(data)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _serve
 

@@ -78,6 +78,22 @@ def test_counts_names_and_delays_every_call(proxy: LatencyProxy) -> None:
     assert elapsed >= 12 * 0.1
 
 
+def test_never_counts_serial_calls_on_two_connections_as_two_in_flight(aws: MotoServer) -> None:
+    # A client that reads an answer and at once sends its next call on another connection (another
+    # service's client) must not find the answered call still counted: the proxy used to take a
+    # call off the count only after it had written the answer, and a CI run saw 2 in flight for
+    # calls made one after another. Many alternations with no delay make that race show.
+    with LatencyProxy(aws.endpoint, delay_ms=0) as proxy:
+        sts, iam = client(proxy.endpoint, "sts"), client(proxy.endpoint, "iam")
+        for _ in range(150):
+            sts.get_caller_identity()
+            iam.list_roles()
+        counts = proxy.counts()
+    assert counts.requests == 300
+    assert counts.connections == 2
+    assert counts.max_in_flight == 1
+
+
 def test_counts_requests_in_flight_at_once(proxy: LatencyProxy) -> None:
     proxy.delay_ms = 1000
     clients = [client(proxy.endpoint, "sts") for _ in range(3)]
