@@ -4,7 +4,8 @@
 loads botocore's endpoint rules and the service's model from their JSON files again: 40-130 ms of CPU
 per client on this project's machine, where the AWS call itself takes 5 ms against the emulator
 (docs/benchmarks.md). Under the mitogen strategy (ansible.cfg) every module of a run executes in the
-same long-lived interpreter, so one session kept per process serves every later task: a client then
+same long-lived interpreter (plugins/strategy/mitogen_linear.py keeps mitogen from forking one per
+module), so one session kept per process serves every later task: a client then
 costs 1-3 ms. Under stock Ansible each module is a process of its own and nothing changes.
 
 The session is keyed by the process id (a forked child never reuses its parent's connections), the

@@ -1,4 +1,5 @@
-"""plugins/strategy/mitogen_linear.py: the installed collections are listed once per run.
+"""plugins/strategy/mitogen_linear.py: the installed collections are listed once per run, and the
+AWS modules run in mitogen's persistent interpreter instead of a fork each.
 
 mitogen's planner lists every collection directory before each task that runs a collection's
 module, in the task's worker process, which is forked anew for every task (about 0.1 CPU-second
@@ -11,10 +12,12 @@ without it).
 from __future__ import annotations
 
 import json
+import os
+import re
 import subprocess
 import sys
 
-from tests.support.playbook import REPO
+from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO
 
 CHILD = """
 import importlib.util, json, sys
@@ -62,3 +65,116 @@ def test_the_collections_are_listed_once_and_every_task_gets_all_of_them() -> No
     first, *others = found["paths"]
     assert any(path.endswith("ansible_collections/amazon/aws") for path in first), first[:5]
     assert all(paths == first for paths in others)
+
+
+FORK_CHILD = """
+import importlib.util, json, sys
+from types import SimpleNamespace
+from ansible.plugins.loader import init_plugin_loader
+
+init_plugin_loader()
+spec = importlib.util.spec_from_file_location("mitogen_linear_under_test", sys.argv[1])
+plugin = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(plugin)
+import ansible_mitogen.planner
+
+AWS = ("ansible_collections.amazon.aws.plugins.module_utils.modules", "/c/modules.py", False)
+OWN = ("ansible.module_utils.aws_module", sys.argv[2] + "/module_utils/aws_module.py", False)
+SHADOW = ("ansible.module_utils.basic", sys.argv[2] + "/module_utils/basic.py", False)
+
+def forks(name="amazon.aws.ec2_vpc_net", custom=(AWS, OWN), task_vars=None, wrap_async=False):
+    planner = ansible_mitogen.planner.NewStylePlanner.__new__(ansible_mitogen.planner.NewStylePlanner)
+    planner._inv = SimpleNamespace(module_name=name, task_vars=task_vars or {}, wrap_async=wrap_async)
+    planner._module_map = {"builtin": [], "custom": list(custom)}
+    return planner.should_fork()
+
+print(json.dumps({
+    "aws module": forks(),
+    "builtin only": forks(name="ansible.builtin.command", custom=()),
+    "shadowing ansible-core": forks(custom=(AWS, SHADOW)),
+    "isolation fork": forks(task_vars={"mitogen_task_isolation": "fork"}),
+    "always-fork module": forks(name="ansible.builtin.dnf"),
+    "async": forks(wrap_async=True),
+}))
+"""
+
+
+def test_modules_with_module_utils_outside_ansible_core_run_in_the_persistent_interpreter() -> None:
+    # mitogen forked a clean interpreter for each of them (every AWS module: boto3 imported and
+    # botocore's models loaded anew per task). Only what can conflict or must be isolated forks now.
+    child = subprocess.run(
+        [sys.executable, "-c", FORK_CHILD, str(REPO / "plugins/strategy/mitogen_linear.py"), str(REPO)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert child.returncode == 0, child.stderr
+    assert json.loads(child.stdout.strip().splitlines()[-1]) == {
+        "aws module": False,
+        "builtin only": False,
+        "shadowing ansible-core": True,
+        "isolation fork": True,
+        "always-fork module": True,
+        "async": True,
+    }
+
+
+PID_MODULE = """#!/usr/bin/python
+from ansible.module_utils.aws_module import _SESSIONS, _LOCK, shared_session
+from ansible.module_utils.basic import AnsibleModule
+import os
+
+module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+before = len(_SESSIONS)
+with _LOCK:
+    shared_session()
+module.exit_json(changed=False, pid=os.getpid(), sessions_before=before)
+"""
+
+PID_PLAYBOOK = """---
+- name: Two tasks of a module that imports the project's module_utils
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: First
+      session_pid:
+      register: first
+    - name: Second
+      session_pid:
+      register: second
+    - name: Show
+      ansible.builtin.debug:
+        msg: "PIDS {{ first.pid }} {{ second.pid }} {{ first.sessions_before }} {{ second.sessions_before }}"
+"""
+
+
+def test_a_run_s_aws_modules_share_one_process_and_its_boto3_session(tmp_path) -> None:
+    # Under the project's configuration (mitogen_linear): the second task runs in the first one's
+    # process and finds the boto3 session it made (module_utils/aws_module.py's shared_session).
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "session_pid.py").write_text(PID_MODULE)
+    (tmp_path / "play.yml").write_text(PID_PLAYBOOK)
+    env = {
+        **os.environ,
+        "ANSIBLE_LIBRARY": f"{tmp_path / 'library'}:{REPO / 'library'}",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "AWS_DEFAULT_REGION": "ap-northeast-1",
+    }
+    env.pop("ANSIBLE_STRATEGY", None)
+    run = subprocess.run(
+        [
+            str(ANSIBLE_PLAYBOOK),
+            str(tmp_path / "play.yml"),
+            *("-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        env=env,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    first_pid, second_pid, first_before, second_before = re.search(r"PIDS (\d+) (\d+) (\d+) (\d+)", run.stdout).groups()
+    assert first_pid == second_pid, "each task ran in a process of its own (a fork per task)"
+    assert (int(first_before), int(second_before)) == (0, 1), "the second task did not find the first one's session"

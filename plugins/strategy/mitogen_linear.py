@@ -30,8 +30,10 @@ description:
   - >-
     The linear strategy with mitogen's connection and module runner. One persistent Python per
     connection runs the modules: no module zip, copy or interpreter start per task. Modules that
-    import module_utils from outside ansible-core (the AWS collections', the project's) run in a
-    fork of a clean interpreter, so they still import boto3 each time.
+    import module_utils from outside ansible-core (the AWS collections', the project's) run in that
+    interpreter too, where mitogen alone would fork a clean one per task: boto3 is imported once
+    per run. A module whose module_utils shadow one of ansible-core's still forks, as do async
+    tasks, mitogen's always-fork modules and tasks with mitogen_task_isolation=fork.
   - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
@@ -39,8 +41,10 @@ description:
 
 # After DOCUMENTATION: ansible-doc and ansible-test read it without importing mitogen.
 import functools
+import os
 
 import ansible.collections.list
+import ansible.executor.module_common
 import ansible.plugins.loader
 import ansible_mitogen.loaders
 import ansible_mitogen.planner
@@ -122,6 +126,45 @@ def _load_collections(invocation) -> None:
 
 
 setattr(ansible_mitogen.planner, "_load_collections", _load_collections)  # noqa: B010
+
+# One interpreter for the modules, no fork per task. mitogen forks a fresh child of a clean
+# interpreter for every new-style module that imports a module_util from outside ansible-core
+# (ansible_mitogen/planner.py, NewStylePlanner.should_fork), because two such modules could bring
+# two different files under one `ansible.module_utils.<name>` into one interpreter. That is every
+# AWS module here (the collections' module_utils, the project's module_utils/), so each one imported
+# boto3 and loaded botocore's models anew in its fork: about 0.4 CPU-second per AWS task, most of
+# a no-op run's time (docs/benchmarks.md). The conflict cannot arise here: the collections' module_utils
+# live under their own `ansible_collections.<namespace>.<name>` names, and the project's under
+# `ansible.module_utils.<name>` from one directory, ./module_utils. A module that brings an
+# `ansible.module_utils` name ansible-core itself has (a shadowing copy) still forks, as do mitogen's
+# always-fork modules (dnf...), async tasks and `mitogen_task_isolation: fork`.
+_builtin_should_fork = ansible_mitogen.planner.NewStylePlanner.should_fork
+
+
+def shadows_ansible_core(module_map: dict) -> bool:
+    """Whether a module_util of the module's map takes an ansible.module_utils name that
+    ansible-core's own module_utils directory holds too."""
+    core = ansible.executor.module_common._MODULE_UTILS_PATH
+    for fullname, _, _ in module_map.get("custom", []):
+        if not fullname.startswith("ansible.module_utils."):
+            continue
+        relative = os.path.join(core, *fullname.split(".")[2:])
+        if os.path.exists(relative + ".py") or os.path.isdir(relative):
+            return True
+    return False
+
+
+def _should_fork(self) -> bool:
+    if ansible_mitogen.planner.Planner.should_fork(self):  # async
+        return True
+    if self._inv.task_vars.get("mitogen_task_isolation") == "fork":
+        return True
+    if self._inv.module_name in self.ALWAYS_FORK_MODULES:
+        return True
+    return shadows_ansible_core(self.get_module_map())
+
+
+setattr(ansible_mitogen.planner.NewStylePlanner, "should_fork", _should_fork)  # noqa: B010
 
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
