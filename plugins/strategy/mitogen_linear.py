@@ -138,14 +138,14 @@ setattr(ansible_mitogen.planner, "_load_collections", _load_collections)  # noqa
 # `ansible.module_utils.<name>` from one directory, ./module_utils. A module that brings an
 # `ansible.module_utils` name ansible-core itself has (a shadowing copy) still forks, as do mitogen's
 # always-fork modules (dnf...), async tasks and `mitogen_task_isolation: fork`.
-_builtin_should_fork = ansible_mitogen.planner.NewStylePlanner.should_fork
 
 
 def shadows_ansible_core(module_map: dict) -> bool:
     """Whether a module_util of the module's map takes an ansible.module_utils name that
     ansible-core's own module_utils directory holds too."""
     core = ansible.executor.module_common._MODULE_UTILS_PATH
-    for fullname, _, _ in module_map.get("custom", []):
+    names = [entry[0] for entry in module_map.get("custom", [])]  # (fullname, path, is_pkg)
+    for fullname in names:
         if not fullname.startswith("ansible.module_utils."):
             continue
         relative = os.path.join(core, *fullname.split(".")[2:])
