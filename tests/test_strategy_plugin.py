@@ -82,9 +82,12 @@ AWS = ("ansible_collections.amazon.aws.plugins.module_utils.modules", "/c/module
 OWN = ("ansible.module_utils.aws_module", sys.argv[2] + "/module_utils/aws_module.py", False)
 SHADOW = ("ansible.module_utils.basic", sys.argv[2] + "/module_utils/basic.py", False)
 
-def forks(name="amazon.aws.ec2_vpc_net", custom=(AWS, OWN), task_vars=None, wrap_async=False):
+def forks(name="amazon.aws.ec2_vpc_net", custom=(AWS, OWN), task_vars=None, wrap_async=False, transport="local"):
     planner = ansible_mitogen.planner.NewStylePlanner.__new__(ansible_mitogen.planner.NewStylePlanner)
-    planner._inv = SimpleNamespace(module_name=name, task_vars=task_vars or {}, wrap_async=wrap_async)
+    planner._inv = SimpleNamespace(
+        module_name=name, task_vars=task_vars or {}, wrap_async=wrap_async,
+        connection=SimpleNamespace(transport=transport),
+    )
     planner._module_map = {"builtin": [], "custom": list(custom)}
     return planner.should_fork()
 
@@ -95,13 +98,16 @@ print(json.dumps({
     "isolation fork": forks(task_vars={"mitogen_task_isolation": "fork"}),
     "always-fork module": forks(name="ansible.builtin.dnf"),
     "async": forks(wrap_async=True),
+    "managed host, custom module_utils": forks(name="community.general.timezone", transport="ssh"),
+    "managed host, builtin only": forks(name="ansible.builtin.apt", custom=(), transport="ssh"),
 }))
 """
 
 
 def test_modules_with_module_utils_outside_ansible_core_run_in_the_persistent_interpreter() -> None:
     # mitogen forked a clean interpreter for each of them (every AWS module: boto3 imported and
-    # botocore's models loaded anew per task). Only what can conflict or must be isolated forks now.
+    # botocore's models loaded anew per task). On the local connection only what can conflict or
+    # must be isolated forks now; on a managed host mitogen's own rule stands.
     child = subprocess.run(
         [sys.executable, "-c", FORK_CHILD, str(REPO / "plugins/strategy/mitogen_linear.py"), str(REPO)],
         capture_output=True,
@@ -117,6 +123,8 @@ def test_modules_with_module_utils_outside_ansible_core_run_in_the_persistent_in
         "isolation fork": True,
         "always-fork module": True,
         "async": True,
+        "managed host, custom module_utils": True,
+        "managed host, builtin only": False,
     }
 
 

@@ -31,9 +31,10 @@ description:
     The linear strategy with mitogen's connection and module runner. One persistent Python per
     connection runs the modules: no module zip, copy or interpreter start per task. Modules that
     import module_utils from outside ansible-core (the AWS collections', the project's) run in that
-    interpreter too, where mitogen alone would fork a clean one per task: boto3 is imported once
-    per run. A module whose module_utils shadow one of ansible-core's still forks, as do async
-    tasks, mitogen's always-fork modules and tasks with mitogen_task_isolation=fork.
+    interpreter too on the local connection (the AWS modules), where mitogen alone would fork a
+    clean one per task: boto3 is imported once per run. On managed hosts mitogen's rule stands. A
+    module whose module_utils shadow one of ansible-core's still forks, as do async tasks,
+    mitogen's always-fork modules and tasks with mitogen_task_isolation=fork.
   - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
@@ -137,7 +138,8 @@ setattr(ansible_mitogen.planner, "_load_collections", _load_collections)  # noqa
 # live under their own `ansible_collections.<namespace>.<name>` names, and the project's under
 # `ansible.module_utils.<name>` from one directory, ./module_utils. A module that brings an
 # `ansible.module_utils` name ansible-core itself has (a shadowing copy) still forks, as do mitogen's
-# always-fork modules (dnf...), async tasks and `mitogen_task_isolation: fork`.
+# always-fork modules (dnf...), async tasks and `mitogen_task_isolation: fork`. Only on the local
+# connection, where the AWS modules run: on a managed host mitogen's own rule stands.
 
 
 def shadows_ansible_core(module_map: dict) -> bool:
@@ -161,6 +163,10 @@ def _should_fork(self) -> bool:
         return True
     if self._inv.module_name in self.ALWAYS_FORK_MODULES:
         return True
+    if getattr(self._inv.connection, "transport", None) != "local":
+        # A managed host (ssh): mitogen's own rule. Three hosts converged side by side were slower
+        # without the fork (docs/benchmarks.md), and a host's modules gain little from a kept boto3.
+        return len(self.get_module_map()["custom"]) > 0
     return shadows_ansible_core(self.get_module_map())
 
 
