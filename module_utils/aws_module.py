@@ -25,12 +25,8 @@ try:
     import boto3
     import botocore.config
     import botocore.exceptions
-    import botocore.loaders
-    import botocore.session
-
-    HAS_BOTOCORE = True
 except ImportError:
-    HAS_BOTOCORE = False  # AnsibleAWSModule reports the missing SDK
+    pass  # AnsibleAWSModule reports the missing SDK
 
 from ansible.module_utils.ansible_release import __version__ as ansible_version
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
@@ -41,42 +37,6 @@ USER_AGENT = f"APN/1.0 Ansible/{ansible_version} mensetsu"
 
 _SESSIONS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
-_LOADERS: dict[str | None, Any] = {}
-
-
-def share_botocore_loader() -> None:
-    """One botocore data loader per data path for the whole process, installed once.
-
-    The AWS collections' modules (``AnsibleAWSModule.client``) still make a new boto3 session for
-    every client, and each new session read botocore's endpoint rules and the service's model from
-    their JSON files again (60-250 ms per client here). The loader only reads botocore's own data
-    files, which do not change while a run lasts, and caches what it read; sharing it lets a later
-    session's client find the models already read by an earlier one. Under mitogen the run's
-    modules share this interpreter, so from the first module that imports this file on, every AWS
-    module's client is built from models already in memory. boto3 appends its own data directory
-    to a session's loader; the duplicate that leaves on a shared loader is dropped on the next use.
-    """
-    if getattr(botocore.session.create_loader, "shared_by_mensetsu", False):
-        return
-    original = botocore.loaders.create_loader
-
-    def create_loader(search_path_string: str | None = None) -> Any:
-        with _LOADER_LOCK:
-            loader = _LOADERS.get(search_path_string)
-            if loader is None:
-                loader = _LOADERS[search_path_string] = original(search_path_string)
-            else:
-                paths = loader.search_paths
-                paths[:] = list(dict.fromkeys(paths))
-            return loader
-
-    create_loader.shared_by_mensetsu = True
-    botocore.session.create_loader = create_loader
-
-
-_LOADER_LOCK = threading.Lock()
-if HAS_BOTOCORE:
-    share_botocore_loader()
 
 
 def _session_key(profile: str | None) -> tuple:

@@ -63,32 +63,3 @@ def test_other_credentials_an_other_profile_or_a_forked_child_get_a_session_of_t
     monkeypatch.setattr(os, "getpid", lambda: -1)  # a fork's pid: its parent's pooled connections stay the parent's
     module().client("sts")
     assert len(sessions) == 3
-
-
-def test_fresh_boto3_sessions_share_the_data_loader_and_read_no_model_twice(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The collections' modules make a boto3 session per client; once this module_util is imported
-    # (a process-wide change), each new session's client finds botocore's models already read.
-    import boto3
-    import botocore.loaders
-
-    monkeypatch.setattr(aws_module, "_LOADERS", {})
-    read: list[str] = []
-    real_load_file = botocore.loaders.JSONFileLoader.load_file
-
-    def counted(self, file_path):
-        read.append(file_path)
-        return real_load_file(self, file_path)
-
-    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counted)
-    first = boto3.session.Session()
-    first.client("elbv2", region_name="ap-northeast-1")
-    assert any("elbv2" in path for path in read), read
-    read.clear()
-    second = boto3.session.Session()
-    second.client("elbv2", region_name="ap-northeast-1")
-    assert read == [], "a new session read botocore's data files again"
-    assert second._loader is first._loader
-    # boto3 appends its data directory to each session's loader: never more than one copy stays.
-    boto3.session.Session()
-    paths = boto3.session.Session()._loader.search_paths
-    assert len(paths) - len(set(paths)) <= 1, paths
