@@ -12,12 +12,11 @@ without it).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
 
-from tests.support.playbook import ANSIBLE_PLAYBOOK, REPO
+from tests.support.playbook import REPO, run_playbook
 
 CHILD = """
 import importlib.util, json, sys
@@ -163,26 +162,17 @@ def test_a_run_s_aws_modules_share_one_process_and_its_boto3_session(tmp_path) -
     (tmp_path / "library").mkdir()
     (tmp_path / "library" / "session_pid.py").write_text(PID_MODULE)
     (tmp_path / "play.yml").write_text(PID_PLAYBOOK)
-    env = {
-        **os.environ,
-        "ANSIBLE_LIBRARY": f"{tmp_path / 'library'}:{REPO / 'library'}",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "AWS_DEFAULT_REGION": "ap-northeast-1",
-    }
-    env.pop("ANSIBLE_STRATEGY", None)
-    run = subprocess.run(
-        [
-            str(ANSIBLE_PLAYBOOK),
-            str(tmp_path / "play.yml"),
-            *("-i", "localhost,", "-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-        env=env,
+    run = run_playbook(
+        str(tmp_path / "play.yml"),
+        "localhost,",
+        env={
+            "ANSIBLE_LIBRARY": f"{tmp_path / 'library'}:{REPO / 'library'}",
+            "ANSIBLE_STRATEGY": "mitogen_linear",  # the project's, whatever the caller's environment says
+            "AWS_DEFAULT_REGION": "ap-northeast-1",
+        },
+        args=("-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"),
     )
-    assert run.returncode == 0, run.stdout + run.stderr
-    first_pid, second_pid, first_before, second_before = re.search(r"PIDS (\d+) (\d+) (\d+) (\d+)", run.stdout).groups()
+    assert run.returncode == 0, run
+    first_pid, second_pid, first_before, second_before = re.search(r"PIDS (\d+) (\d+) (\d+) (\d+)", run.output).groups()
     assert first_pid == second_pid, "each task ran in a process of its own (a fork per task)"
     assert (int(first_before), int(second_before)) == (0, 1), "the second task did not find the first one's session"

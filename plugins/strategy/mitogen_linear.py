@@ -156,18 +156,20 @@ def shadows_ansible_core(module_map: dict) -> bool:
     return False
 
 
+_mitogen_should_fork = ansible_mitogen.planner.NewStylePlanner.should_fork
+
+
 def _should_fork(self) -> bool:
-    if ansible_mitogen.planner.Planner.should_fork(self):  # async
-        return True
-    if self._inv.task_vars.get("mitogen_task_isolation") == "fork":
-        return True
-    if self._inv.module_name in self.ALWAYS_FORK_MODULES:
-        return True
     if getattr(self._inv.connection, "transport", None) != "local":
         # A managed host (ssh): mitogen's own rule. Three hosts converged side by side were slower
         # without the fork (docs/benchmarks.md), and a host's modules gain little from a kept boto3.
-        return len(self.get_module_map()["custom"]) > 0
-    return shadows_ansible_core(self.get_module_map())
+        return _mitogen_should_fork(self)
+    return (
+        ansible_mitogen.planner.Planner.should_fork(self)  # async
+        or self._inv.task_vars.get("mitogen_task_isolation") == "fork"
+        or self._inv.module_name in self.ALWAYS_FORK_MODULES
+        or shadows_ansible_core(self.get_module_map())
+    )
 
 
 setattr(ansible_mitogen.planner.NewStylePlanner, "should_fork", _should_fork)  # noqa: B010
