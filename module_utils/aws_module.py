@@ -6,7 +6,9 @@ per client on this project's machine, where the AWS call itself takes 5 ms again
 (docs/benchmarks.md). Under the mitogen strategy (ansible.cfg) every module of a run executes in the
 same long-lived interpreter (plugins/strategy/mitogen_linear.py keeps mitogen from forking one per
 module), so one session kept per process serves every later task: a client then
-costs 1-3 ms. Under stock Ansible each module is a process of its own and nothing changes.
+costs 1-3 ms. Under stock Ansible each module is a process of its own and nothing changes. Importing
+this file also installs ``botocore_data.share_botocore_data``, so the collections' modules, which make
+a session per client, read botocore's data files once per process too.
 
 The session is keyed by the process id (a forked child never reuses its parent's connections), the
 profile and every ``AWS_*`` environment variable, so a task with other credentials, another profile
@@ -29,6 +31,7 @@ except ImportError:
     pass  # AnsibleAWSModule reports the missing SDK
 
 from ansible.module_utils.ansible_release import __version__ as ansible_version
+from ansible.module_utils.botocore_data import share_botocore_data
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import get_aws_connection_info
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import RetryingBotoClientWrapper
@@ -37,6 +40,9 @@ USER_AGENT = f"APN/1.0 Ansible/{ansible_version} mensetsu"
 
 _SESSIONS: dict[tuple, Any] = {}
 _LOCK = threading.Lock()
+
+# The sessions the collections' modules make per client read botocore's data files once per process.
+share_botocore_data()
 
 
 def _session_key(profile: str | None) -> tuple:
