@@ -36,21 +36,36 @@ description:
     module whose module_utils shadow one of ansible-core's still forks, as do async tasks,
     mitogen's always-fork modules and tasks with mitogen_task_isolation=fork.
   - >-
+    Templates are compiled once: the Python code Jinja makes of a template is kept in a private
+    per-user cache directory (MENSETSU_TEMPLATE_CACHE, else XDG_CACHE_HOME or ~/.cache, then
+    mensetsu/jinja; an empty MENSETSU_TEMPLATE_CACHE turns it off), so the task workers, each a fresh
+    fork, and later runs load it instead of compiling the same template again.
+  - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
 """
 
 # After DOCUMENTATION: ansible-doc and ansible-test read it without importing mitogen.
 import functools
+import hashlib
+import marshal
 import os
+import stat
+import sys
+import tempfile
+import types
 
 import ansible.collections.list
 import ansible.executor.module_common
 import ansible.plugins.loader
+import ansible.release
 import ansible_mitogen.loaders
 import ansible_mitogen.planner
 import ansible_mitogen.strategy
+import jinja2
+import jinja2.utils
 import mitogen.ssh
+from ansible._internal._templating import _jinja_bits, _jinja_common
 
 _ENFORCED = ["-o", "StrictHostKeyChecking yes"]
 STRATEGY_DEPRECATION = "Use of strategy plugins not included in ansible.builtin are deprecated"
@@ -173,6 +188,111 @@ def _should_fork(self) -> bool:
 
 
 setattr(ansible_mitogen.planner.NewStylePlanner, "should_fork", _should_fork)  # noqa: B010
+
+# Templates compiled once, not once per task. ansible-core 2.19 keeps no compiled template: every
+# time a task's worker templates a string (its arguments, the role defaults they reference, its
+# conditions) Jinja parses it, generates Python source and compiles that, about 2 ms each, and the
+# worker, forked anew for every task, keeps nothing for the next one. A no-op provision run compiled
+# about 2,600 templates, most of them the same few hundred role defaults again and again
+# (docs/benchmarks.md). The code object Jinja makes depends only on the template's source, its
+# name and file name, and the environment's compile-time settings, all of which are in the key
+# below; ansible-core then builds the template from the code for the current environment, as it
+# does after a compile. So the code is kept, marshalled, in a directory only this user can write
+# (files 0600): the next worker, and the next run, load it. A directory that another user owns or
+# can write is not used (code is loaded from it); a file that does not load is compiled again and
+# replaced. Template sources are what the playbooks, roles and inventories say, not the values
+# they render to.
+_TEMPLATE_CODE: dict[str, types.CodeType] = {}
+_jinja_compile = jinja2.Environment.compile
+
+
+def template_cache_dir() -> str | None:
+    """The directory of the compiled templates, created private; None when off or not safe to use."""
+    configured = os.environ.get("MENSETSU_TEMPLATE_CACHE")
+    if configured == "":
+        return None
+    if configured is None:
+        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        configured = os.path.join(base, "mensetsu", "jinja")
+    try:
+        os.makedirs(configured, mode=0o700, exist_ok=True)
+        info = os.stat(configured)
+    except OSError:
+        return None
+    if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return configured
+
+
+def template_code_key(
+    env: jinja2.Environment, source: str, name: str | None, filename: str | None, defer_init: bool
+) -> str:
+    """What decides the code Jinja compiles a template source to, hashed."""
+    context = _jinja_bits._TemplateCompileContext.current(optional=True)
+    settings = (
+        sys.version,
+        jinja2.__version__,
+        ansible.release.__version__,
+        f"{type(env).__module__}.{type(env).__qualname__}",
+        f"{env.code_generator_class.__module__}.{env.code_generator_class.__qualname__}",
+        tuple((field, getattr(env, field)) for field in _jinja_bits._TEMPLATE_OVERRIDE_FIELD_NAMES),
+        context.escape_backslashes if context else None,
+        env.optimized,
+        env.autoescape if isinstance(env.autoescape, bool) else getattr(env.autoescape, "__qualname__", "callable"),
+        env.is_async,
+        getattr(env.finalize, "__qualname__", repr(env.finalize)),
+        tuple(sorted(env.extensions)),
+        _jinja_common._TemplateConfig.allow_embedded_templates,
+        name,
+        filename,
+        defer_init,
+    )
+    digest = hashlib.sha256(repr(settings).encode())
+    digest.update(b"\0")
+    digest.update(str.encode(source, "utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
+def _load_code(path: str) -> types.CodeType | None:
+    try:
+        with open(path, "rb") as handle:
+            code = marshal.load(handle)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return code if isinstance(code, types.CodeType) else None
+
+
+def _store_code(directory: str, path: str, code: types.CodeType) -> None:
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")  # 0600
+        with os.fdopen(descriptor, "wb") as handle:
+            marshal.dump(code, handle)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a full or read-only disk: the template was compiled, only not kept
+
+
+def compile_template(self, source, name=None, filename=None, raw=False, defer_init=False):
+    """jinja2.Environment.compile, with the code of a template source kept (see above)."""
+    if raw or not isinstance(source, str) or getattr(self, "_debuggable_template_source", False):
+        return _jinja_compile(self, source, name, filename, raw, defer_init)
+    key = template_code_key(self, source, name, filename, defer_init)
+    code = _TEMPLATE_CODE.get(key)
+    if code is not None:
+        return code
+    directory = template_cache_dir()
+    path = os.path.join(directory, key) if directory else None
+    code = _load_code(path) if path else None
+    if code is None:
+        code = _jinja_compile(self, source, name, filename, raw, defer_init)
+        if path:
+            _store_code(directory, path, code)
+    _TEMPLATE_CODE[key] = code
+    return code
+
+
+jinja2.utils.internal_code.add(compile_template.__code__)  # left out of Jinja's rewritten tracebacks
+setattr(_jinja_bits.AnsibleEnvironment, "compile", compile_template)  # noqa: B010
 
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
