@@ -11,11 +11,10 @@ without it).
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 
+from tests.support.child_python import run_child_python
 from tests.support.playbook import REPO, run_playbook
 
 CHILD = """
@@ -50,15 +49,7 @@ print(json.dumps({
 
 
 def test_the_collections_are_listed_once_and_every_task_gets_all_of_them() -> None:
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(REPO / "plugins/strategy/mitogen_linear.py")],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    assert child.returncode == 0, child.stderr
-    found = json.loads(child.stdout.strip().splitlines()[-1])
+    found = run_child_python(CHILD, str(REPO / "plugins/strategy/mitogen_linear.py"))
     assert found["patched"] is True
     assert found["calls"] == 1, "the collections were listed again for a later task"
     first, *others = found["paths"]
@@ -107,15 +98,7 @@ def test_modules_with_module_utils_outside_ansible_core_run_in_the_persistent_in
     # mitogen forked a clean interpreter for each of them (every AWS module: boto3 imported and
     # botocore's models loaded anew per task). On the local connection only what can conflict or
     # must be isolated forks now; on a managed host mitogen's own rule stands.
-    child = subprocess.run(
-        [sys.executable, "-c", FORK_CHILD, str(REPO / "plugins/strategy/mitogen_linear.py"), str(REPO)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-    )
-    assert child.returncode == 0, child.stderr
-    assert json.loads(child.stdout.strip().splitlines()[-1]) == {
+    assert run_child_python(FORK_CHILD, str(REPO / "plugins/strategy/mitogen_linear.py"), str(REPO)) == {
         "aws module": False,
         "builtin only": False,
         "shadowing ansible-core": True,

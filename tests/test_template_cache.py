@@ -7,12 +7,10 @@ patches Jinja process-wide, so never in the test process)."""
 from __future__ import annotations
 
 import json
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
+from tests.support.child_python import run_child_python
 from tests.support.playbook import REPO, run_playbook
 
 PLUGIN = REPO / "plugins/strategy/mitogen_linear.py"
@@ -63,17 +61,8 @@ print(json.dumps({"rendered": rendered, "generated": len(generated)}))
 
 
 def render(mode: str, cache: Path | str, cases=CASES) -> dict:
-    env = {**os.environ, "MENSETSU_TEMPLATE_CACHE": str(cache), "MENSETSU_TEMPLATE_PROBE": "probe"}
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, mode, str(PLUGIN), json.dumps(cases)],
-        capture_output=True,
-        text=True,
-        check=False,
-        cwd=REPO,
-        env=env,
-    )
-    assert child.returncode == 0, child.stderr
-    return json.loads(child.stdout.strip().splitlines()[-1])
+    env = {"MENSETSU_TEMPLATE_CACHE": str(cache), "MENSETSU_TEMPLATE_PROBE": "probe"}
+    return run_child_python(CHILD, mode, str(PLUGIN), json.dumps(cases), env=env)
 
 
 def test_every_template_renders_the_same_from_a_cold_and_a_warm_cache(tmp_path: Path) -> None:

@@ -206,8 +206,10 @@ _TEMPLATE_CODE: dict[str, types.CodeType] = {}
 _jinja_compile = jinja2.Environment.compile
 
 
+@functools.cache
 def template_cache_dir() -> str | None:
-    """The directory of the compiled templates, created private; None when off or not safe to use."""
+    """The directory of the compiled templates, created private; None when off or not safe to use.
+    Looked up once per process (the controller, before it forks the workers), not per template."""
     configured = os.environ.get("MENSETSU_TEMPLATE_CACHE")
     if configured == "":
         return None
