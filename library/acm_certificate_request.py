@@ -162,6 +162,7 @@ deleted_arns:
   elements: str
 """
 
+import functools
 import uuid
 from typing import Any
 
@@ -171,6 +172,7 @@ except ImportError:
     botocore = None  # AWSModule reports the missing dependency
 
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
@@ -207,12 +209,16 @@ def describe(client, module: AWSModule, arn: str) -> dict[str, Any] | None:
     return None
 
 
-def certificate_tags(client, module: AWSModule, arn: str) -> dict[str, str]:
+def certificate_tags(client, module: AWSModule, arn: str, missing_ok: bool = False) -> dict[str, str]:
+    """The certificate's tags; with ``missing_ok``, {} for a certificate deleted since it was listed."""
     try:
         return boto3_tag_list_to_ansible_dict(
             client.list_tags_for_certificate(aws_retry=True, CertificateArn=arn)["Tags"]
         )
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+    except is_boto3_error_code("ResourceNotFoundException") as e:
+        if not missing_ok:
+            module.fail_json_aws(e, msg=f"Failed to list the tags of {arn}")
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to list the tags of {arn}")
     return {}
 
@@ -232,16 +238,22 @@ def find_matching(client, module: AWSModule, domain_name: str, names: list[str])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
         module.fail_json_aws(e, msg="Failed to list certificates")
     wanted_name_tag = (module.params.get("tags") or {}).get("Name")
+    # Each candidate's details and tags, all read side by side (the tags of a candidate that turns out
+    # not to match are read for nothing: few certificates share a domain name, and none waits for it).
+    arns = [summary["CertificateArn"] for summary in summaries if summary.get("DomainName") == domain_name]
+    reads = {}
+    for arn in arns:
+        reads[("certificate", arn)] = functools.partial(describe, client, module, arn)
+        reads[("tags", arn)] = functools.partial(certificate_tags, client, module, arn, missing_ok=True)
+    found = read_in_parallel(module, reads)
     matches = []
-    for summary in summaries:
-        if summary.get("DomainName") != domain_name:
-            continue
-        certificate = describe(client, module, summary["CertificateArn"])
+    for arn in arns:
+        certificate = found[("certificate", arn)]
         if not certificate or certificate.get("Type") != "AMAZON_ISSUED" or not is_dns_validated(certificate):
             continue
         if sorted(set(certificate.get("SubjectAlternativeNames") or [domain_name])) != names:
             continue
-        certificate["Tags"] = certificate_tags(client, module, certificate["CertificateArn"])
+        certificate["Tags"] = found[("tags", arn)]
         if wanted_name_tag is not None and certificate["Tags"].get("Name") != str(wanted_name_tag):
             continue
         matches.append(certificate)

@@ -78,14 +78,8 @@ offering_zones:
 
 from typing import Any
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-except ImportError:
-    AWS_ERRORS = ()  # AWSModule reports the missing botocore
-
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.parallel_reads import aws_read, read_in_parallel
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -133,34 +127,45 @@ def choose_zones(
 
 
 def read_account(module: AWSModule, client: Any) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
+    """The zones, the offerings and the VPC's subnets: three reads side by side (none needs another)."""
     params = module.params
-    try:
-        zones = client.describe_availability_zones(
-            Filters=[
-                {"Name": "state", "Values": ["available"]},
-                {"Name": "zone-type", "Values": ["availability-zone"]},
+
+    def offerings() -> list[dict[str, Any]]:
+        paginator = client.get_paginator("describe_instance_type_offerings")
+        pages = paginator.paginate(
+            LocationType="availability-zone",
+            Filters=[{"Name": "instance-type", "Values": params["instance_types"]}],
+        )
+        return [offering for page in pages for offering in page.get("InstanceTypeOfferings", [])]
+
+    reads = {
+        "zones": aws_read(
+            module,
+            "the availability zones",
+            lambda: client.describe_availability_zones(
+                Filters=[
+                    {"Name": "state", "Values": ["available"]},
+                    {"Name": "zone-type", "Values": ["availability-zone"]},
+                ],
+                aws_retry=True,
+            )["AvailabilityZones"],
+        )
+    }
+    if params["instance_types"]:
+        reads["offerings"] = aws_read(module, "the instance type offerings", offerings)
+    if params["vpc_id"]:
+        reads["subnets"] = aws_read(
+            module,
+            "the subnets",
+            lambda: client.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [params["vpc_id"]]}], aws_retry=True)[
+                "Subnets"
             ],
-            aws_retry=True,
-        )["AvailabilityZones"]
-        offerings: list[dict[str, Any]] = []
-        if params["instance_types"]:
-            paginator = client.get_paginator("describe_instance_type_offerings")
-            pages = paginator.paginate(
-                LocationType="availability-zone",
-                Filters=[{"Name": "instance-type", "Values": params["instance_types"]}],
-            )
-            for page in pages:
-                offerings.extend(page.get("InstanceTypeOfferings", []))
-        subnets: list[dict[str, Any]] = []
-        if params["vpc_id"]:
-            subnets = client.describe_subnets(
-                Filters=[{"Name": "vpc-id", "Values": [params["vpc_id"]]}], aws_retry=True
-            )["Subnets"]
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg="Failed to read the availability zones, the instance type offerings or the subnets")
+        )
+    found = read_in_parallel(module, reads)
+    zones, subnets = found["zones"], found.get("subnets", [])
     wanted = {cidr for group in params["subnet_groups"] for cidr in group}
     existing = {subnet["CidrBlock"]: subnet["AvailabilityZone"] for subnet in subnets if subnet["CidrBlock"] in wanted}
-    return [zone["ZoneName"] for zone in zones], offerings, existing
+    return [zone["ZoneName"] for zone in zones], found.get("offerings", []), existing
 
 
 def main() -> None:

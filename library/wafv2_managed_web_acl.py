@@ -121,6 +121,7 @@ except ImportError:
 
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.config_compare import config_differences
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -268,20 +269,30 @@ class ManagedWebAcl:
         summary = self.find()
         if summary is None:
             return self.create(desired)
-        current, lock_token = self.get(summary)
-        arn = current["ARN"]
+        arn = summary["ARN"]
+        # The ACL, its tags, its logging and its associations: read side by side (each needs only the ARN).
+        found = read_in_parallel(
+            self.module,
+            {
+                "acl": lambda: self.get(summary),
+                "tags": lambda: self.tags(arn),
+                "logging": lambda: self.plan_logging(arn),
+                "moves": lambda: self.plan_associations(arn),
+            },
+        )
+        current, lock_token = found["acl"]
         differences = acl_differences(desired, current)
-        tags = plan_tag_changes(self.tags(arn), self.params["tags"], self.params["purge_tags"])
+        tags = plan_tag_changes(found["tags"], self.params["tags"], self.params["purge_tags"])
         changed_fields = sorted(differences) + (["Tags"] if tags.changed else [])
         diff: dict[str, dict[str, Any]] = {
             "before": {key: before for key, (before, _after) in differences.items()},
             "after": {key: after for key, (_before, after) in differences.items()},
         }
-        logging = self.plan_logging(arn)
+        logging = found["logging"]
         if logging:
             changed_fields.append("Logging")
             diff["before"]["Logging"], diff["after"]["Logging"] = logging
-        moves = self.plan_associations(arn)
+        moves = found["moves"]
         for resource, before in moves.items():
             changed_fields.append(f"Association.{resource}")
             diff["before"][f"Association.{resource}"], diff["after"][f"Association.{resource}"] = before, arn

@@ -10,12 +10,17 @@ after MOTO_ACM_VALIDATION_WAIT=1 s.
 from __future__ import annotations
 
 import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
 from tests.support import module
 from tests.support.playbook import REPO
 from tests.support.requests import writes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy
 
 DOMAIN = "interview.example.com"
 NAMES = [DOMAIN, f"www.{DOMAIN}"]
@@ -144,3 +149,16 @@ def test_late_validation_records_are_polled_for_a_bounded_time() -> None:
     with pytest.raises(polling.PollTimeout) as timed_out:
         polling.poll_until(lambda: pending, has_records, timeout=0, sleep=slept.append)
     assert timed_out.value.last == pending
+
+
+def test_a_no_op_reads_each_candidate_s_details_and_tags_together(aws, boto) -> None:
+    first = run_module({**CLOUDFRONT, "wait": True})
+    with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
+        again = module.run_module(
+            "acm_certificate_request", {**CLOUDFRONT, "wait": True}, env={"AWS_ENDPOINT_URL": proxy.endpoint}
+        )
+        counts = proxy.counts()
+    assert (again["changed"], again["certificate_arn"]) == (False, first["certificate_arn"])
+    # ListCertificates, then DescribeCertificate and ListTagsForCertificate side by side.
+    assert counts.requests == 3, counts.table()
+    assert counts.max_in_flight == 2, counts.table()

@@ -10,6 +10,7 @@ are the ones AWS gives.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -18,6 +19,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from tests.support.in_flight import InFlight
 from tests.support.library_code import TaskModule, load_library_module
 
 ACCOUNT = "123456789012"
@@ -137,3 +139,30 @@ def test_an_update_from_legacy_filters_replaces_them(budgets) -> None:
         },
     )
     assert aws_budget.update_budget(task(), client, ACCOUNT, current) is True
+
+
+def test_the_notifications_subscribers_are_read_side_by_side(budgets) -> None:
+    """AWS answers DescribeSubscribersForNotification (moto does not): the first notification's
+    subscribers alone (an endpoint without the call is asked once), then the others' together."""
+    client, stubber = budgets
+    round_trip = InFlight(0.3)  # before the Stubber answers: 0.3 s per call, as a distant endpoint
+    client.client.meta.events.register("before-parameter-build.budgets.DescribeSubscribersForNotification", round_trip)
+    notifications = [
+        {
+            "NotificationType": kind,
+            "ComparisonOperator": "GREATER_THAN",
+            "Threshold": threshold,
+            "ThresholdType": "PERCENTAGE",
+        }
+        for kind, threshold in (("ACTUAL", 80.0), ("ACTUAL", 100.0), ("FORECASTED", 100.0))
+    ]
+    stubber.add_response("describe_notifications_for_budget", {"Notifications": notifications})
+    subscriber = {"SubscriptionType": "EMAIL", "Address": "ops@mensetsu.example.com"}
+    for _ in notifications:
+        stubber.add_response("describe_subscribers_for_notification", {"Subscribers": [subscriber]})
+    started = time.monotonic()
+    found = aws_budget.get_notifications(task(), client, ACCOUNT, with_subscribers=True)
+    elapsed = time.monotonic() - started
+    assert list(found.values()) == [[subscriber]] * 3
+    assert round_trip.most == 2, "the second and third notifications' subscribers were not read together"
+    assert elapsed < 0.85, elapsed  # two rounds of 0.3 s, not three

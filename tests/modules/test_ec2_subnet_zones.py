@@ -4,21 +4,16 @@ the emulator with such an answer in tests/test_later_runs.py."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from tests.support.playbook import REPO
+from tests.support.library_code import load_library_module
 
 ZONES = ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"]
 GROUPS = [["10.30.0.0/24", "10.30.10.0/24"], ["10.30.1.0/24", "10.30.11.0/24"]]
 
 
 def load_module():
-    spec = importlib.util.spec_from_file_location("ec2_subnet_zones", REPO / "library" / "ec2_subnet_zones.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_library_module("ec2_subnet_zones")
 
 
 def offerings(instance_type: str, zones: list[str]) -> list[dict]:

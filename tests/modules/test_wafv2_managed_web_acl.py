@@ -10,13 +10,19 @@ a rule as AWS returns it is compared without the network. About 2 s in all.
 from __future__ import annotations
 
 import copy
+import sys
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
 from tests.support.library_code import ModuleFailed, TaskModule, load_library_module
 from tests.support.requests import writes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy
 
 waf = load_library_module("wafv2_managed_web_acl")
 NAME = "mensetsu-test-cloudfront"
@@ -176,3 +182,18 @@ def test_cloudfront_scope_outside_us_east_1_is_refused() -> None:
     module.region = "ap-northeast-1"
     with pytest.raises(ModuleFailed, match="needs region us-east-1"):
         waf.validate(module)
+
+
+def test_a_no_op_reads_the_acl_its_tags_and_its_logging_together(aws, boto, wafv2) -> None:
+    logs = boto("logs", "us-east-1")
+    logs.create_log_group(logGroupName=LOG_GROUP)
+    log_arn = logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"][0]["arn"].removesuffix(":*")
+    assert run(wafv2, log_destination_arn=log_arn)["changed"] is True
+    with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
+        raw = boto3.client("wafv2", region_name="us-east-1", endpoint_url=proxy.endpoint)
+        result = run(RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=1)), log_destination_arn=log_arn)
+        counts = proxy.counts()
+    assert result["changed"] is False, result
+    # ListWebACLs, then GetWebACL, ListTagsForResource and GetLoggingConfiguration side by side.
+    assert counts.requests == 4, counts.table()
+    assert counts.max_in_flight == 3, counts.table()
