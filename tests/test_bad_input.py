@@ -33,8 +33,8 @@ from tests.support.playbook import (
 from tests.support.requests import AwsRequest, writes
 
 CORPUS = yaml.safe_load((Path(__file__).with_name("bad_input_cases.yml")).read_text())
-# amazon.aws.aws_caller_info: the caller's identity and the account's alias, both reads.
-IDENTITY_READS = {"GetCallerIdentity", "ListAccountAliases"}
+# library/aws_account_info: the caller's identity, a read.
+IDENTITY_READS = {"GetCallerIdentity"}
 PREFLIGHT_PLAY = "Validate the environment's settings"
 ENTRY_PLAYBOOKS = {
     "site": ("site.yml",),

@@ -9,8 +9,8 @@ from collections import Counter
 from tests.support.playbook import run_playbook, unwrap
 from tests.support.requests import writes
 
-# amazon.aws.aws_caller_info: the caller's identity and the account's alias, both reads.
-IDENTITY_READS = {"GetCallerIdentity", "ListAccountAliases"}
+# library/aws_account_info: the caller's identity, a read.
+IDENTITY_READS = {"GetCallerIdentity"}
 # playbooks/preflight.yml's one task for every role's argument spec and rules.
 ROLES_TASK = "TASK [Check each role's own inputs before any role writes]"
 
