@@ -153,7 +153,8 @@ def test_late_validation_records_are_polled_for_a_bounded_time() -> None:
 
 def test_a_no_op_reads_each_candidate_s_details_and_tags_together(aws, boto) -> None:
     first = run_module({**CLOUDFRONT, "wait": True})
-    with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
+    # 300 ms a request: reads sent together overlap even when a loaded machine starts a thread late.
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy:
         again = module.run_module(
             "acm_certificate_request", {**CLOUDFRONT, "wait": True}, env={"AWS_ENDPOINT_URL": proxy.endpoint}
         )

@@ -96,7 +96,8 @@ def test_the_subnet_zones_module_sends_its_three_reads_together(aws, boto) -> No
         "subnet_groups": [["10.30.0.0/24", "10.30.10.0/24"], ["10.30.1.0/24", "10.30.11.0/24"]],
         "instance_types": ["t3.micro"],
     }
-    with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
+    # 300 ms a request: reads sent together overlap even when a loaded machine starts a thread late.
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy:
         result = runner.run_module("ec2_subnet_zones", args, env={"AWS_ENDPOINT_URL": proxy.endpoint})
         counts = proxy.counts()
     assert len(result["zones"]) == 2, result

@@ -189,7 +189,8 @@ def test_a_no_op_reads_the_acl_its_tags_and_its_logging_together(aws, boto, wafv
     logs.create_log_group(logGroupName=LOG_GROUP)
     log_arn = logs.describe_log_groups(logGroupNamePrefix=LOG_GROUP)["logGroups"][0]["arn"].removesuffix(":*")
     assert run(wafv2, log_destination_arn=log_arn)["changed"] is True
-    with LatencyProxy(aws.endpoint, delay_ms=100) as proxy:
+    # 300 ms a request: reads sent together overlap even when a loaded machine starts a thread late.
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy:
         raw = boto3.client("wafv2", region_name="us-east-1", endpoint_url=proxy.endpoint)
         result = run(RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=1)), log_destination_arn=log_arn)
         counts = proxy.counts()
