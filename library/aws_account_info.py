@@ -53,24 +53,13 @@ user_id:
   sample: AROAEXAMPLEID:ci
 """
 
-try:
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
-except ImportError:
-    AWS_ERRORS = ()  # AWSModule reports the missing botocore
-
+from ansible.module_utils.aws_account import caller_identity
 from ansible.module_utils.aws_module import AWSModule
-from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
 def main() -> None:
     module = AWSModule(argument_spec={}, supports_check_mode=True)
-    sts = module.client("sts", retry_decorator=AWSRetry.jittered_backoff())
-    try:
-        identity = sts.get_caller_identity(aws_retry=True)
-    except AWS_ERRORS as e:
-        module.fail_json_aws(e, msg="Failed to read the caller's identity (STS GetCallerIdentity)")
+    identity = caller_identity(module, "Failed to read the caller's identity (STS GetCallerIdentity)")
     module.exit_json(
         changed=False,
         account=identity["Account"],

@@ -31,9 +31,11 @@ MAX_THREADS = 10
 
 
 class _HeldFailure(Exception):
-    def __init__(self, kwargs: dict[str, Any]) -> None:
+    """A read's call of ``fail_json``, with its arguments, kept until every read has returned."""
+
+    def __init__(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         super().__init__(kwargs.get("msg", ""))
-        self.kwargs = kwargs
+        self.positional, self.kwargs = args, kwargs
 
 
 def aws_read(module: Any, what: str, call: Callable[[], T]) -> Callable[[], T]:
@@ -54,8 +56,8 @@ def read_in_parallel(module: Any, reads: Mapping[Any, Callable[[], Any]]) -> dic
     if len(reads) <= 1:
         return {name: read() for name, read in reads.items()}
 
-    def held(**kwargs: Any) -> None:
-        raise _HeldFailure(kwargs)
+    def held(*args: Any, **kwargs: Any) -> None:
+        raise _HeldFailure(args, kwargs)
 
     fail_json = module.fail_json
     own = "fail_json" in vars(module)  # set on the instance (a test's double), not the class's method
@@ -76,5 +78,5 @@ def read_in_parallel(module: Any, reads: Mapping[Any, Callable[[], Any]]) -> dic
         else:
             del module.fail_json
     if failure is not None:
-        fail_json(**failure.kwargs)
+        fail_json(*failure.positional, **failure.kwargs)
     return results
