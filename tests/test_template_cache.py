@@ -61,7 +61,8 @@ print(json.dumps({"rendered": rendered, "generated": len(generated)}))
 
 
 def render(mode: str, cache: Path | str, cases=CASES) -> dict:
-    env = {"MENSETSU_TEMPLATE_CACHE": str(cache), "MENSETSU_TEMPLATE_PROBE": "probe"}
+    # The cache's root: the templates' code is kept in its subdirectory jinja.
+    env = {"MENSETSU_CODE_CACHE": str(cache.parent) if cache else "", "MENSETSU_TEMPLATE_PROBE": "probe"}
     return run_child_python(CHILD, mode, str(PLUGIN), json.dumps(cases), env=env)
 
 
@@ -96,8 +97,8 @@ def test_the_cache_is_private_and_an_unsafe_or_damaged_one_is_not_trusted(tmp_pa
     assert render("plugin", cache)["generated"] == 0
 
     # A directory others can write is not loaded from: everything is compiled, nothing is kept there.
-    shared = tmp_path / "shared"
-    shared.mkdir()
+    shared = tmp_path / "shared" / "jinja"
+    shared.mkdir(parents=True)
     shared.chmod(0o777)
     first = render("plugin", shared)
     assert first["generated"] >= len(CASES)
@@ -120,7 +121,7 @@ def test_a_playbook_run_s_workers_fill_the_cache_and_a_second_run_compiles_nothi
         )
     )
     cache = tmp_path / "jinja"
-    env = {"MENSETSU_TEMPLATE_CACHE": str(cache), "ANSIBLE_STRATEGY": "mitogen_linear"}
+    env = {"MENSETSU_CODE_CACHE": str(tmp_path), "ANSIBLE_STRATEGY": "mitogen_linear"}
     first = run_playbook(str(playbook), "localhost,", env=env)
     assert first.returncode == 0, first.output
     kept = sorted(entry.name for entry in cache.iterdir())

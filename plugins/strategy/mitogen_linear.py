@@ -37,9 +37,11 @@ description:
     mitogen's always-fork modules and tasks with mitogen_task_isolation=fork.
   - >-
     Templates are compiled once: the Python code Jinja makes of a template is kept in a private
-    per-user cache directory (MENSETSU_TEMPLATE_CACHE, else XDG_CACHE_HOME or ~/.cache, then
-    mensetsu/jinja; an empty MENSETSU_TEMPLATE_CACHE turns it off), so the task workers, each a fresh
-    fork, and later runs load it instead of compiling the same template again.
+    per-user cache directory (MENSETSU_CODE_CACHE, else XDG_CACHE_HOME or ~/.cache, then mensetsu;
+    the subdirectory jinja; an empty MENSETSU_CODE_CACHE turns it off), so the task workers, each a
+    fresh fork, and later runs load it instead of compiling the same template again. The module
+    sources mitogen compiles to scan their imports (imports), and the text of its own modules with
+    their comments stripped (minified), are kept the same way.
   - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
@@ -60,10 +62,15 @@ import ansible.executor.module_common
 import ansible.plugins.loader
 import ansible.release
 import ansible_mitogen.loaders
+import ansible_mitogen.module_finder
 import ansible_mitogen.planner
 import ansible_mitogen.strategy
 import jinja2
 import jinja2.utils
+import mitogen
+import mitogen.core
+import mitogen.master
+import mitogen.minify
 import mitogen.ssh
 from ansible._internal._templating import _jinja_bits, _jinja_common
 
@@ -207,23 +214,33 @@ _jinja_compile = jinja2.Environment.compile
 
 
 @functools.cache
-def template_cache_dir() -> str | None:
-    """The directory of the compiled templates, created private; None when off or not safe to use.
-    Looked up once per process (the controller, before it forks the workers), not per template."""
-    configured = os.environ.get("MENSETSU_TEMPLATE_CACHE")
-    if configured == "":
+def code_cache_dir(kind: str) -> str | None:
+    """The private directory of one kind of kept code ("jinja", "imports", "minified"), created
+    0700; None when the cache is off or the directory is not safe to use. Looked up once per process
+    and kind (the controller, before it forks the workers and the mitogen multiplexers)."""
+    root = os.environ.get("MENSETSU_CODE_CACHE")
+    if root == "":
         return None
-    if configured is None:
+    if root is None:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        configured = os.path.join(base, "mensetsu", "jinja")
+        root = os.path.join(base, "mensetsu")
+    directory = os.path.join(root, kind)
     try:
-        os.makedirs(configured, mode=0o700, exist_ok=True)
-        info = os.stat(configured)
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        info = os.stat(directory)
     except OSError:
         return None
     if info.st_uid != os.getuid() or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
         return None
-    return configured
+    return directory
+
+
+def content_key(settings: tuple, data: bytes) -> str:
+    """A SHA-256 of what decides a kept result: the settings' repr, then the content itself."""
+    digest = hashlib.sha256(repr(settings).encode())
+    digest.update(b"\0")
+    digest.update(data)
+    return digest.hexdigest()
 
 
 def template_code_key(
@@ -249,10 +266,7 @@ def template_code_key(
         filename,
         defer_init,
     )
-    digest = hashlib.sha256(repr(settings).encode())
-    digest.update(b"\0")
-    digest.update(str.encode(source, "utf-8", "surrogatepass"))
-    return digest.hexdigest()
+    return content_key(settings, str.encode(source, "utf-8", "surrogatepass"))
 
 
 def _load_code(path: str) -> types.CodeType | None:
@@ -264,14 +278,31 @@ def _load_code(path: str) -> types.CodeType | None:
     return code if isinstance(code, types.CodeType) else None
 
 
-def _store_code(directory: str, path: str, code: types.CodeType) -> None:
+def _store(directory: str, path: str, data: bytes) -> None:
     try:
         descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".tmp-")  # 0600
         with os.fdopen(descriptor, "wb") as handle:
-            marshal.dump(code, handle)
+            handle.write(data)
         os.replace(temporary, path)
     except OSError:
-        pass  # a full or read-only disk: the template was compiled, only not kept
+        pass  # a full or read-only disk: the result was made, only not kept
+
+
+def kept_code(kind: str, key: str, memory: dict[str, types.CodeType], make) -> types.CodeType:
+    """The code object kept under `key` in this process, else on disk, else made by `make()` and
+    kept in both. An entry that does not load as code is made again and replaced."""
+    code = memory.get(key)
+    if code is not None:
+        return code
+    directory = code_cache_dir(kind)
+    path = os.path.join(directory, key) if directory else None
+    code = _load_code(path) if path else None
+    if code is None:
+        code = make()
+        if path:
+            _store(directory, path, marshal.dumps(code))
+    memory[key] = code
+    return code
 
 
 def compile_template(self, source, name=None, filename=None, raw=False, defer_init=False):
@@ -279,22 +310,70 @@ def compile_template(self, source, name=None, filename=None, raw=False, defer_in
     if raw or not isinstance(source, str) or getattr(self, "_debuggable_template_source", False):
         return _jinja_compile(self, source, name, filename, raw, defer_init)
     key = template_code_key(self, source, name, filename, defer_init)
-    code = _TEMPLATE_CODE.get(key)
-    if code is not None:
-        return code
-    directory = template_cache_dir()
-    path = os.path.join(directory, key) if directory else None
-    code = _load_code(path) if path else None
-    if code is None:
-        code = _jinja_compile(self, source, name, filename, raw, defer_init)
-        if path:
-            _store_code(directory, path, code)
-    _TEMPLATE_CODE[key] = code
-    return code
+    return kept_code(
+        "jinja", key, _TEMPLATE_CODE, lambda: _jinja_compile(self, source, name, filename, raw, defer_init)
+    )
 
 
 jinja2.utils.internal_code.add(compile_template.__code__)  # left out of Jinja's rewritten tracebacks
 setattr(_jinja_bits.AnsibleEnvironment, "compile", compile_template)  # noqa: B010
+
+# Module sources compiled once for mitogen's import scans. Before a module runs, mitogen's
+# multiplexer process lists the module_utils it needs (ansible_mitogen/module_finder.py, scan) and,
+# to send them to the interpreter that runs it, the modules each of those imports in turn
+# (mitogen/master.py, ModuleFinder.find_related_imports). Both compile every source they read just to
+# read its import statements, and the multiplexer keeps only its per-module answers: each of the
+# ~40 AWS modules of a provision run compiled ansible-core's basic.py and the same few dozen
+# module_utils again, and each run started from nothing. About 2.8 CPU-seconds of a no-op's 4.4 in
+# the multiplexer (py-spy, docs/benchmarks.md), on the run's critical path: the task waits for it.
+# The code object depends only on the source, its file name, the mode and the Python: all in the
+# key. It is kept, marshalled, in the private cache next to the templates' ("imports"), and in
+# memory; the scans then read it exactly as they read a fresh compile. Compiled without
+# inheriting this file's __future__ flags (no import statement depends on them).
+# mitogen also strips the comments of its own modules before sending them to a new interpreter
+# (mitogen.minify, about 1 CPU-second a run): the stripped text depends only on the text and the
+# Python's tokenizer, and is kept the same way ("minified").
+_IMPORT_SCAN_CODE: dict[str, types.CodeType] = {}
+_MINIFIED: dict[str, str] = {}
+_mitogen_minimize_source = mitogen.minify.minimize_source
+
+
+def compile_for_imports(source, filename, mode, *args, **kwargs) -> types.CodeType:
+    """compile() for mitogen's import scans, with the code of a source kept (see above)."""
+    if args or kwargs:
+        return compile(source, filename, mode, *args, **kwargs)
+    data = source if isinstance(source, bytes) else str.encode(source, "utf-8", "surrogatepass")
+    key = content_key((sys.version, type(source).__name__, str(filename), mode), data)
+    return kept_code("imports", key, _IMPORT_SCAN_CODE, lambda: compile(source, filename, mode, dont_inherit=True))
+
+
+def minimize_source(source) -> str:
+    """mitogen.minify.minimize_source, with the stripped text of a source kept (see above)."""
+    text = mitogen.core.to_text(source)
+    key = content_key((sys.version, mitogen.__version__), str.encode(text, "utf-8", "surrogatepass"))
+    kept = _MINIFIED.get(key)
+    if kept is not None:
+        return kept
+    directory = code_cache_dir("minified")
+    path = os.path.join(directory, key) if directory else None
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                kept = handle.read().decode("utf-8", "surrogatepass")
+        except (OSError, UnicodeDecodeError):
+            kept = None
+    if kept is None:
+        kept = _mitogen_minimize_source(text)
+        if path:
+            _store(directory, path, str.encode(kept, "utf-8", "surrogatepass"))
+    _MINIFIED[key] = kept
+    return kept
+
+
+# Module globals, so only these two modules' calls of compile() are served from the cache.
+setattr(ansible_mitogen.module_finder, "compile", compile_for_imports)  # noqa: B010
+setattr(mitogen.master, "compile", compile_for_imports)  # noqa: B010
+setattr(mitogen.minify, "minimize_source", minimize_source)  # noqa: B010
 
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
