@@ -15,7 +15,7 @@ import re
 import sys
 
 from tests.support.child_python import run_child_python
-from tests.support.playbook import REPO, run_playbook
+from tests.support.playbook import REPO, recap, run_playbook, warning_lines
 
 CHILD = """
 import importlib.util, json, sys
@@ -159,3 +159,71 @@ def test_a_run_s_aws_modules_share_one_process_and_its_boto3_session(tmp_path) -
     first_pid, second_pid, first_before, second_before = re.search(r"PIDS (\d+) (\d+) (\d+) (\d+)", run.output).groups()
     assert first_pid == second_pid, "each task ran in a process of its own (a fork per task)"
     assert (int(first_before), int(second_before)) == (0, 1), "the second task did not find the first one's session"
+
+
+WARM_PROBE_MODULE = """#!/usr/bin/python
+from ansible.module_utils.basic import AnsibleModule
+import os, sys
+
+module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+loader = sys.modules.get("botocore.loaders")
+module.exit_json(
+    changed=False,
+    pid=os.getpid(),
+    boto3="boto3" in sys.modules,
+    caches=bool(loader and getattr(loader.Loader.load_service_model, "shared_by_mensetsu", False)),
+)
+"""
+
+WARM_PLAYBOOK = """---
+- name: A play that asks for the warm-up, then works on the controller first
+  hosts: localhost
+  gather_facts: false
+  vars:
+    aws_modules_warm_up: "{{ warm | bool }}"
+  tasks:
+    - name: Controller work
+      ansible.builtin.set_fact:
+        started: true
+    - name: Probe the modules' interpreter
+      warm_probe:
+      register: probe
+      # The warm-up's call and this one reach the one interpreter in either order; each retry
+      # is a call of its own, so the warm-up runs between two of them.
+      until: probe.boto3 or not (warm | bool)
+      retries: 60
+      delay: 1
+    - name: Probe it again
+      warm_probe:
+      register: again
+    - name: Show
+      ansible.builtin.debug:
+        msg: "PROBE {{ probe.boto3 }} {{ probe.caches }} {{ probe.pid == again.pid }}"
+"""
+
+
+def test_a_play_that_asks_for_it_has_the_modules_interpreter_warmed_up_in_the_background(tmp_path) -> None:
+    # The strategy starts library/aws_interpreter_warm_up.py beside the play's first task, in the
+    # interpreter the play's modules then run in: boto3 imported and the caches installed there,
+    # though no task of the play imported them. Its worker prints nothing and counts for no task.
+    (tmp_path / "library").mkdir()
+    (tmp_path / "library" / "warm_probe.py").write_text(WARM_PROBE_MODULE)
+    (tmp_path / "play.yml").write_text(WARM_PLAYBOOK)
+    runs = {}
+    for warm in ("true", "false"):
+        runs[warm] = run_playbook(
+            str(tmp_path / "play.yml"),
+            "localhost,",
+            env={
+                "ANSIBLE_LIBRARY": f"{tmp_path / 'library'}:{REPO / 'library'}",
+                "ANSIBLE_STRATEGY": "mitogen_linear",
+                "AWS_DEFAULT_REGION": "ap-northeast-1",
+            },
+            args=("-c", "local", "-e", f"ansible_python_interpreter={sys.executable}", "-e", f"warm={warm}"),
+        )
+        assert runs[warm].returncode == 0, runs[warm]
+        assert recap(runs[warm].output)["localhost"]["ok"] == 4, "the warm-up counted as a task"
+        assert "warm up" not in runs[warm].output.lower()
+        assert warning_lines(runs[warm].output) == []
+    assert "PROBE True True True" in runs["true"].output
+    assert "PROBE False False True" in runs["false"].output, "boto3 was imported without the warm-up"

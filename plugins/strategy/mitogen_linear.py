@@ -43,6 +43,11 @@ description:
     sources mitogen compiles to scan their imports (imports), and the text of its own modules with
     their comments stripped (minified), are kept the same way.
   - >-
+    A play whose variables set aws_modules_warm_up to true (playbooks/preflight.yml) has the
+    interpreter of its local connection started in the background when its first task is queued,
+    with library/aws_interpreter_warm_up.py importing boto3 and reading the AWS service models
+    there, while the controller runs the play's first tasks. That worker reports nothing.
+  - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
 """
@@ -58,6 +63,7 @@ import tempfile
 import types
 
 import ansible.collections.list
+import ansible.context
 import ansible.executor.module_common
 import ansible.plugins.loader
 import ansible.release
@@ -73,6 +79,12 @@ import mitogen.master
 import mitogen.minify
 import mitogen.ssh
 from ansible._internal._templating import _jinja_bits, _jinja_common
+from ansible._internal._templating._engine import TemplateEngine
+from ansible.executor.process.worker import WorkerProcess
+from ansible.playbook.task import Task
+from ansible.utils.display import Display
+
+_display = Display()
 
 _ENFORCED = ["-o", "StrictHostKeyChecking yes"]
 STRATEGY_DEPRECATION = "Use of strategy plugins not included in ansible.builtin are deprecated"
@@ -378,9 +390,77 @@ setattr(mitogen.minify, "minimize_source", minimize_source)  # noqa: B010
 Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
 
+# The modules' interpreter warmed up while the controller works. The first AWS task of a run waited
+# about 2 s: mitogen starting the Python that runs the AWS modules on the local connection, that
+# Python importing boto3, botocore and the module_utils, and botocore reading each service's model
+# from JSON as its first client is built (about 1 s more over the run). Meanwhile the controller spent
+# about 2 s on preflight's checks, which need no AWS call. A play whose variables set
+# aws_modules_warm_up (playbooks/preflight.yml: every entry playbook that calls AWS) starts, when its
+# first task is queued, one more worker beside it: it runs library/aws_interpreter_warm_up.py on the
+# same host, connection and play settings as the play's tasks, so mitogen starts the same
+# interpreter the later tasks use; the module imports and reads the models there. That worker's
+# result and output go nowhere: it changes nothing, and a task that needs the interpreter while the
+# warm-up holds it waits for it, as it would have waited for the same work. Once per run.
+WARM_UP_VARIABLE = "aws_modules_warm_up"
+WARM_UP_MODULE = "aws_interpreter_warm_up"
+_WARM_UP: list[object] = []  # the warm-up's worker, once started
+
+
+class _Discard:
+    """The warm-up worker's result queue: everything it would send (its result, display) is dropped."""
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+def warm_up_wanted(task_vars: dict, connection: str | None, templar: TemplateEngine) -> bool:
+    """Whether the play asks for the warm-up and its host runs its modules on the local connection
+    (the host's ansible_connection, else the play's or the command line's)."""
+    if _WARM_UP or (task_vars.get("ansible_connection") or connection) != "local":
+        return False
+    if WARM_UP_VARIABLE not in task_vars:
+        return False
+    try:
+        return templar.template(task_vars[WARM_UP_VARIABLE]) is True
+    except Exception:  # pylint: disable=broad-exception-caught
+        return False  # a variable that does not render: no warm-up, the play's own tasks report it
+
+
 class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
     """The linear strategy with mitogen's connection and module runner."""
 
     def run(self, iterator, play_context, result=0):
         list_collection_dirs_once()  # in the controller: the workers forked for the tasks inherit it
         return super().run(iterator, play_context, result)
+
+    def _queue_task(self, host, task, task_vars, play_context):
+        templar = TemplateEngine(loader=self._loader, variables=task_vars)
+        if warm_up_wanted(task_vars, play_context.connection, templar):
+            self._start_warm_up(host, task, task_vars, play_context)
+        return super()._queue_task(host, task, task_vars, play_context)
+
+    def _start_warm_up(self, host, task, task_vars, play_context) -> None:
+        try:
+            warm_up = Task.load(
+                {"name": "Warm up the AWS modules' interpreter", WARM_UP_MODULE: {}},
+                block=task._parent,
+                variable_manager=self._variable_manager,
+                loader=self._loader,
+            )
+            worker = WorkerProcess(
+                final_q=_Discard(),
+                task_vars=task_vars,
+                host=host,
+                task=warm_up,
+                play_context=play_context,
+                loader=self._loader,
+                variable_manager=self._variable_manager,
+                shared_loader_obj=ansible.plugins.loader.get_plugin_loader_namespace(),
+                worker_id=len(self._workers),
+                cliargs=ansible.context.CLIARGS,
+            )
+            worker.start()
+        except Exception as error:  # pylint: disable=broad-exception-caught
+            _display.vvv(f"No warm-up of the AWS modules' interpreter: {error}")
+            worker = None
+        _WARM_UP.append(worker)

@@ -19,3 +19,26 @@ import pytest
 def linear_strategy(monkeypatch: pytest.MonkeyPatch) -> None:
     """tests/support/playbook.py's runs take this process's environment."""
     monkeypatch.setenv("ANSIBLE_STRATEGY", "linear")
+
+
+@pytest.fixture
+def files_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The botocore data files read from now on, with the process's shared data
+    (module_utils/botocore_data.py) emptied first."""
+    import botocore.loaders
+
+    from tests.support.library_code import load_library_module
+
+    load_library_module("ec2_vpc_network")  # puts the repository's module_utils on ansible.module_utils
+    from ansible.module_utils import botocore_data
+
+    read: list[str] = []
+    real = botocore.loaders.JSONFileLoader.load_file
+
+    def counted(self, file_path, *args, **kwargs):
+        read.append(str(file_path))
+        return real(self, file_path, *args, **kwargs)
+
+    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counted)
+    monkeypatch.setattr(botocore_data, "_DATA", {})
+    return read

@@ -23,20 +23,6 @@ REGION = "ap-northeast-1"
 ENDPOINT = "http://127.0.0.1:9"  # never contacted: building a client sends no request
 
 
-@pytest.fixture
-def files_read(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    read: list[str] = []
-    real = botocore.loaders.JSONFileLoader.load_file
-
-    def counted(self, file_path, *args, **kwargs):
-        read.append(str(file_path))
-        return real(self, file_path, *args, **kwargs)
-
-    monkeypatch.setattr(botocore.loaders.JSONFileLoader, "load_file", counted)
-    monkeypatch.setattr(botocore_data, "_DATA", {})
-    return read
-
-
 def fresh_client(service: str):
     """What AnsibleAWSModule.client does for every client: a new session, then its client."""
     return boto3.session.Session().client(service, region_name=REGION, endpoint_url=ENDPOINT)
