@@ -15,7 +15,7 @@ import re
 import sys
 
 from tests.support.child_python import run_child_python
-from tests.support.playbook import REPO, recap, run_playbook, warning_lines
+from tests.support.playbook import JSON_OUTPUT, REPO, json_document, recap, run_playbook, warning_lines
 
 CHILD = """
 import importlib.util, json, sys
@@ -227,3 +227,116 @@ def test_a_play_that_asks_for_it_has_the_modules_interpreter_warmed_up_in_the_ba
         assert warning_lines(runs[warm].output) == []
     assert "PROBE True True True" in runs["true"].output
     assert "PROBE False False True" in runs["false"].output, "boto3 was imported without the warm-up"
+
+
+CONTROLLER_PLAYBOOK = """---
+- name: Controller tasks and skips, as a worker runs them
+  hosts: localhost
+  gather_facts: false
+  vars:
+    base: mensetsu
+  tasks:
+    - name: A fact
+      ansible.builtin.set_fact:
+        full: "{{ base }}-x"
+        first_pid: "{{ lookup('ansible.builtin.pipe', 'echo $PPID') }}"
+        cacheable: true
+      register: fact_result
+    - name: Another fact, templated in the same process as the first when the controller runs both
+      ansible.builtin.set_fact:
+        second_pid: "{{ lookup('ansible.builtin.pipe', 'echo $PPID') }}"
+    - name: A passing assert
+      ansible.builtin.assert:
+        that: [full == 'mensetsu-x']
+        success_msg: fine
+    - name: A skip with a reason
+      ansible.builtin.ping:
+      when: full == 'nope'
+      register: skipped_result
+    - name: A module whose condition holds (a worker runs it)
+      ansible.builtin.ping:
+        data: "{{ full }}"
+      when: full == 'mensetsu-x'
+      register: ping_result
+    - name: A debug of the results
+      ansible.builtin.debug:
+        msg: "{{ [fact_result.ansible_facts.full, skipped_result.false_condition, ping_result.ping] }}"
+    - name: A failing assert, ignored
+      ansible.builtin.assert:
+        that: [full == 'other']
+        fail_msg: "full is {{ full }}"
+      ignore_errors: true
+      register: failed_assert
+    - name: A fact whose changed_when holds
+      ansible.builtin.set_fact:
+        other: 1
+      changed_when: true
+    - name: A secret
+      ansible.builtin.debug:
+        msg: "{{ 'hidden' }}"
+      no_log: true
+    - name: A block that fails and is rescued
+      block:
+        - name: Fail on purpose
+          ansible.builtin.fail:
+            msg: "failing {{ full }}"
+      rescue:
+        - name: Rescued
+          ansible.builtin.debug:
+            msg: "{{ ansible_failed_result.msg }}"
+    - name: A skip of a controller action
+      ansible.builtin.set_fact:
+        never: true
+      when: failed_assert is succeeded
+    - name: A condition on an undefined variable
+      ansible.builtin.debug:
+        msg: unreachable
+      when: no_such_variable.attribute
+      ignore_errors: true
+    - name: A fact in a loop (always a worker)
+      ansible.builtin.set_fact:
+        looped: "{{ item }}"
+      loop: [1, 2]
+"""
+
+
+def _results(output: str) -> tuple[list, dict]:
+    document = json_document(output)
+    results = [
+        (task["task"]["name"], {key: value for key, value in result.items() if key != "duration"})
+        for play in document["plays"]
+        for task in play["tasks"]
+        for result in task["hosts"].values()
+    ]
+    return results, document["stats"]
+
+
+def test_tasks_the_controller_finishes_itself_give_what_a_worker_gives(tmp_path) -> None:
+    # set_fact, assert, debug, fail and false conditions run in the controller's process under
+    # mitogen_linear (no worker fork): every result, registered value, failure, rescue and count
+    # must be what ansible-core's linear strategy gives, where a worker runs each task.
+    (tmp_path / "play.yml").write_text(CONTROLLER_PLAYBOOK)
+    runs = {}
+    for strategy in ("linear", "mitogen_linear"):
+        run = run_playbook(
+            str(tmp_path / "play.yml"),
+            "localhost,",
+            env={**JSON_OUTPUT, "ANSIBLE_STRATEGY": strategy},
+            args=("-c", "local", "-e", f"ansible_python_interpreter={sys.executable}"),
+        )
+        assert run.returncode == 0, run
+        runs[strategy] = _results(run.output)
+    (stock, stock_stats), (ours, our_stats) = runs["linear"], runs["mitogen_linear"]
+    assert our_stats == stock_stats
+    assert stock_stats["localhost"]["rescued"] == 1 and stock_stats["localhost"]["skipped"] == 2
+    pids = {}
+    for (name, stock_result), (our_name, our_result) in zip(stock, ours, strict=True):
+        assert name == our_name
+        if name.startswith(("A fact", "Another fact")) and "ansible_facts" in our_result:
+            for key in ("first_pid", "second_pid"):
+                if key in our_result["ansible_facts"]:
+                    pids[key] = (stock_result["ansible_facts"].pop(key), our_result["ansible_facts"].pop(key))
+        assert our_result == stock_result, name
+    # Stock: each task templated in its own worker. Here: both in the controller's one process.
+    assert pids["first_pid"][0] != pids["second_pid"][0]
+    assert pids["first_pid"][1] == pids["second_pid"][1]
