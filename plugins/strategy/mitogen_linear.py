@@ -45,8 +45,8 @@ description:
   - >-
     A play whose variables set aws_modules_warm_up to true (playbooks/preflight.yml) has the
     interpreter of its local connection started in the background when its first task is queued,
-    with library/aws_interpreter_warm_up.py importing boto3 and reading the AWS service models
-    there, while the controller runs the play's first tasks. That worker reports nothing.
+    with library/aws_interpreter_warm_up.py importing boto3 and reading the STS model there, while
+    the controller runs the play's first tasks. That worker reports nothing.
   - >-
     Tasks the controller finishes itself run in its own process, without a worker fork:
     set_fact, assert, debug and fail, and tasks whose condition is false, through ansible-core's own
@@ -400,16 +400,18 @@ Base = ansible_mitogen.loaders.strategy_loader.get("linear", class_only=True)
 
 
 # The modules' interpreter warmed up while the controller works. The first AWS task of a run waited
-# about 2 s: mitogen starting the Python that runs the AWS modules on the local connection, that
-# Python importing boto3, botocore and the module_utils, and botocore reading each service's model
-# from JSON as its first client is built (about 1 s more over the run). Meanwhile the controller spent
-# about 2 s on preflight's checks, which need no AWS call. A play whose variables set
-# aws_modules_warm_up (playbooks/preflight.yml: every entry playbook that calls AWS) starts, when its
-# first task is queued, one more worker beside it: it runs library/aws_interpreter_warm_up.py on the
-# same host, connection and play settings as the play's tasks, so mitogen starts the same
-# interpreter the later tasks use; the module imports and reads the models there. That worker's
-# result and output go nowhere: it changes nothing, and a task that needs the interpreter while the
-# warm-up holds it waits for it, as it would have waited for the same work. Once per run.
+# about 2 s: mitogen starting the Python that runs the AWS modules on the local connection (0.9 s),
+# that Python importing boto3, botocore and the module_utils (0.6 s), and botocore reading the STS
+# model for the identity read. Meanwhile the controller spent about 2 s on preflight's checks, which
+# need no AWS call. A play whose variables set aws_modules_warm_up (playbooks/preflight.yml: every
+# entry playbook that calls AWS) starts, when its first task is queued, one more worker beside it:
+# it runs library/aws_interpreter_warm_up.py on the same host, connection and play settings as the
+# play's tasks, so mitogen starts the same interpreter the later tasks use, and the module imports
+# there and reads the STS model. That worker's result and output go nowhere: it changes nothing, and
+# a task that needs the interpreter while the warm-up holds it waits for it, as it would have
+# waited for the same work. Once per run. Reading every service's model up front as well was
+# measured and dropped: about 3 CPU-seconds on the second core while preflight runs, no faster
+# no-op, and pure waste in a run that preflight stops (docs/benchmarks.md).
 WARM_UP_VARIABLE = "aws_modules_warm_up"
 WARM_UP_MODULE = "aws_interpreter_warm_up"
 _WARM_UP: list[object] = []  # the warm-up's worker, once started
