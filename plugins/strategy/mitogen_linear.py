@@ -287,16 +287,22 @@ def template_code_key(
         filename,
         defer_init,
     )
-    return content_key(settings, str.encode(source, "utf-8", "surrogatepass"))
+    return content_key(settings, _utf8(source))
 
 
-def _load_code(path: str) -> types.CodeType | None:
+def _code(data: bytes) -> types.CodeType | None:
     try:
-        with open(path, "rb") as handle:
-            code = marshal.load(handle)
-    except (OSError, EOFError, ValueError, TypeError):
+        code = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
         return None
     return code if isinstance(code, types.CodeType) else None
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        return data.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return None
 
 
 def _store(directory: str, path: str, data: bytes) -> None:
@@ -309,21 +315,31 @@ def _store(directory: str, path: str, data: bytes) -> None:
         pass  # a full or read-only disk: the result was made, only not kept
 
 
-def kept_code(kind: str, key: str, memory: dict[str, types.CodeType], make) -> types.CodeType:
-    """The code object kept under `key` in this process, else on disk, else made by `make()` and
-    kept in both. An entry that does not load as code is made again and replaced."""
-    code = memory.get(key)
-    if code is not None:
-        return code
+def kept(kind: str, key: str, memory: dict, make, dump=marshal.dumps, load=_code):
+    """The result kept under `key` in this process, else on disk (read by `load`), else made by
+    `make()` and kept in both (written by `dump`). An entry `load` refuses is made again and replaced.
+    Code objects by default; text with dump=_utf8, load=_text."""
+    result = memory.get(key)
+    if result is not None:
+        return result
     directory = code_cache_dir(kind)
     path = os.path.join(directory, key) if directory else None
-    code = _load_code(path) if path else None
-    if code is None:
-        code = make()
+    if path:
+        try:
+            with open(path, "rb") as handle:
+                result = load(handle.read())
+        except OSError:
+            result = None
+    if result is None:
+        result = make()
         if path:
-            _store(directory, path, marshal.dumps(code))
-    memory[key] = code
-    return code
+            _store(directory, path, dump(result))
+    memory[key] = result
+    return result
+
+
+def _utf8(text: str) -> bytes:
+    return str.encode(text, "utf-8", "surrogatepass")
 
 
 def compile_template(self, source, name=None, filename=None, raw=False, defer_init=False):
@@ -331,9 +347,7 @@ def compile_template(self, source, name=None, filename=None, raw=False, defer_in
     if raw or not isinstance(source, str) or getattr(self, "_debuggable_template_source", False):
         return _jinja_compile(self, source, name, filename, raw, defer_init)
     key = template_code_key(self, source, name, filename, defer_init)
-    return kept_code(
-        "jinja", key, _TEMPLATE_CODE, lambda: _jinja_compile(self, source, name, filename, raw, defer_init)
-    )
+    return kept("jinja", key, _TEMPLATE_CODE, lambda: _jinja_compile(self, source, name, filename, raw, defer_init))
 
 
 jinja2.utils.internal_code.add(compile_template.__code__)  # left out of Jinja's rewritten tracebacks
@@ -363,32 +377,16 @@ def compile_for_imports(source, filename, mode, *args, **kwargs) -> types.CodeTy
     """compile() for mitogen's import scans, with the code of a source kept (see above)."""
     if args or kwargs:
         return compile(source, filename, mode, *args, **kwargs)
-    data = source if isinstance(source, bytes) else str.encode(source, "utf-8", "surrogatepass")
+    data = source if isinstance(source, bytes) else _utf8(source)
     key = content_key((sys.version, type(source).__name__, str(filename), mode), data)
-    return kept_code("imports", key, _IMPORT_SCAN_CODE, lambda: compile(source, filename, mode, dont_inherit=True))
+    return kept("imports", key, _IMPORT_SCAN_CODE, lambda: compile(source, filename, mode, dont_inherit=True))
 
 
 def minimize_source(source) -> str:
     """mitogen.minify.minimize_source, with the stripped text of a source kept (see above)."""
     text = mitogen.core.to_text(source)
-    key = content_key((sys.version, mitogen.__version__), str.encode(text, "utf-8", "surrogatepass"))
-    kept = _MINIFIED.get(key)
-    if kept is not None:
-        return kept
-    directory = code_cache_dir("minified")
-    path = os.path.join(directory, key) if directory else None
-    if path:
-        try:
-            with open(path, "rb") as handle:
-                kept = handle.read().decode("utf-8", "surrogatepass")
-        except (OSError, UnicodeDecodeError):
-            kept = None
-    if kept is None:
-        kept = _mitogen_minimize_source(text)
-        if path:
-            _store(directory, path, str.encode(kept, "utf-8", "surrogatepass"))
-    _MINIFIED[key] = kept
-    return kept
+    key = content_key((sys.version, mitogen.__version__), _utf8(text))
+    return kept("minified", key, _MINIFIED, lambda: _mitogen_minimize_source(text), dump=_utf8, load=_text)
 
 
 # Module globals, so only these two modules' calls of compile() are served from the cache.
@@ -424,7 +422,7 @@ class _Discard:
         return lambda *args, **kwargs: None
 
 
-def warm_up_wanted(task_vars: dict, connection: str | None, templar: TemplateEngine) -> bool:
+def warm_up_wanted(task_vars: dict, connection: str | None, loader) -> bool:
     """Whether the play asks for the warm-up and its host runs its modules on the local connection
     (the host's ansible_connection, else the play's or the command line's)."""
     if _WARM_UP or (task_vars.get("ansible_connection") or connection) != "local":
@@ -432,7 +430,7 @@ def warm_up_wanted(task_vars: dict, connection: str | None, templar: TemplateEng
     if WARM_UP_VARIABLE not in task_vars:
         return False
     try:
-        return templar.template(task_vars[WARM_UP_VARIABLE]) is True
+        return TemplateEngine(loader=loader, variables=task_vars).template(task_vars[WARM_UP_VARIABLE]) is True
     except Exception:  # pylint: disable=broad-exception-caught
         return False  # a variable that does not render: no warm-up, the play's own tasks report it
 
@@ -484,8 +482,7 @@ class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
         return super().run(iterator, play_context, result)
 
     def _queue_task(self, host, task, task_vars, play_context):
-        templar = TemplateEngine(loader=self._loader, variables=task_vars)
-        if warm_up_wanted(task_vars, play_context.connection, templar):
+        if warm_up_wanted(task_vars, play_context.connection, self._loader):
             self._start_warm_up(host, task, task_vars, play_context)
         if controller_candidate(task, task_vars) and self._run_in_controller(host, task, task_vars, play_context):
             return None
