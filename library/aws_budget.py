@@ -180,7 +180,7 @@ with contextlib.suppress(ImportError):  # AWSModule says when botocore is missin
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import AWS_ERRORS, read_in_parallel
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -309,16 +309,36 @@ def get_subscribers(
         module.fail_json_aws(error, msg="Could not describe the subscribers of a budget notification")
 
 
-def get_notifications(
-    module: AWSModule, client: Any, account_id: str, with_subscribers: bool
-) -> dict[NotificationKey, list[dict[str, str]] | None]:
+def notification_keys(module: AWSModule, client: Any, account_id: str) -> list[NotificationKey]:
+    """The budget's notifications; raises the API's error (NotFoundException: no such budget)."""
+    pages = client.get_paginator("describe_notifications_for_budget").paginate(
+        AccountId=account_id, BudgetName=module.params["name"]
+    )
+    return [notification_key(n) for page in pages for n in page.get("Notifications", [])]
+
+
+def notification_keys_or_error(module: AWSModule, client: Any, account_id: str) -> list[NotificationKey] | Exception:
+    """notification_keys(), or the error it met: read beside the budget, whose answer decides whether
+    the error matters (none does for a budget that does not exist)."""
     try:
-        pages = client.get_paginator("describe_notifications_for_budget").paginate(
-            AccountId=account_id, BudgetName=module.params["name"]
-        )
-        keys = [notification_key(n) for page in pages for n in page.get("Notifications", [])]
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as error:
-        module.fail_json_aws(error, msg="Could not describe the budget's notifications")
+        return notification_keys(module, client, account_id)
+    except AWS_ERRORS as error:
+        return error
+
+
+def get_notifications(
+    module: AWSModule,
+    client: Any,
+    account_id: str,
+    with_subscribers: bool,
+    keys: list[NotificationKey] | None = None,
+) -> dict[NotificationKey, list[dict[str, str]] | None]:
+    """The budget's notifications (``keys``, or read now) with (``with_subscribers``) their subscribers."""
+    if keys is None:
+        try:
+            keys = notification_keys(module, client, account_id)
+        except AWS_ERRORS as error:
+            module.fail_json_aws(error, msg="Could not describe the budget's notifications")
     if not with_subscribers or not keys:
         return dict.fromkeys(keys)
     # The first notification's subscribers alone: an endpoint without the call (an emulator) is asked
@@ -497,13 +517,23 @@ def delete_budget(module: AWSModule, client: Any, account_id: str) -> None:
 
 def ensure_present(module: AWSModule, client: Any, account_id: str) -> tuple[bool, dict, dict, dict]:
     wanted_notifications = desired_notifications(module)
-    current = get_budget(module, client, account_id)
+    with_subscribers = wanted_notifications is not None
+    # The budget and its notifications side by side: both are asked by the budget's name.
+    read = read_in_parallel(
+        module,
+        {
+            "budget": lambda: get_budget(module, client, account_id),
+            "keys": lambda: notification_keys_or_error(module, client, account_id),
+        },
+    )
+    current, keys = read["budget"], read["keys"]
     if current is None:
         budget = create_budget(module, client, account_id, wanted_notifications)
         after = budget_terms(budget, wanted_notifications)
         return True, {}, after, budget
+    # An error for a budget that exists (or was made between the two reads) is asked again, and fails.
     current_notifications = get_notifications(
-        module, client, account_id, with_subscribers=wanted_notifications is not None
+        module, client, account_id, with_subscribers, None if isinstance(keys, Exception) else keys
     )
     before = budget_terms(current, current_notifications)
     changed = update_budget(module, client, account_id, current)

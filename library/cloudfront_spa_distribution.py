@@ -275,6 +275,7 @@ from ansible.module_utils.cloudfront_resources import (
     untag_resource,
 )
 from ansible.module_utils.config_compare import config_differences, differences_diff, merge_config
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
@@ -456,10 +457,11 @@ class CallerReferenceTaken(Exception):
 class Distribution:
     """The distribution the task is about, as read from CloudFront."""
 
-    def __init__(self, summary: dict[str, Any], config: dict[str, Any], etag: str):
+    def __init__(self, summary: dict[str, Any], config: dict[str, Any], etag: str, tags: dict[str, str] | None = None):
         self.summary = summary
         self.config = config
         self.etag = etag
+        self.tags = tags  # None: not read yet
 
     @property
     def id(self) -> str:
@@ -513,9 +515,9 @@ class SpaDistributionManager:
             # these aliases (an alias belongs to one distribution in all of CloudFront) can be it, so
             # only those configurations are read, never every distribution's in the account.
             for summary in self.likely_candidates(summaries):
-                config, etag = self.get_config(summary["Id"])
-                if config.get("CallerReference") == reference:
-                    return Distribution(summary, config, etag)
+                found = self.read_candidate(summary)
+                if found.config.get("CallerReference") == reference:
+                    return found
             return None
         candidates = [summary for summary in summaries if summary.get("Comment") == comment]
         wanted_tags = self.params["tags"] or {}
@@ -532,8 +534,15 @@ class SpaDistributionManager:
             )
         if not candidates:
             return None
-        config, etag = self.get_config(candidates[0]["Id"])
-        return Distribution(candidates[0], config, etag)
+        return self.read_candidate(candidates[0])
+
+    def read_candidate(self, summary: dict[str, Any]) -> Distribution:
+        """The distribution's configuration and its tags, side by side (both need only its summary)."""
+        read = read_in_parallel(
+            self.module, {"config": lambda: self.get_config(summary["Id"]), "tags": lambda: self.tags(summary["ARN"])}
+        )
+        config, etag = read["config"]
+        return Distribution(summary, config, etag, read["tags"])
 
     def likely_candidates(self, summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The summaries with the task's comment first, then those sharing one of its aliases."""
@@ -620,7 +629,8 @@ class SpaDistributionManager:
 
     def update(self, found: Distribution, desired: dict[str, Any]) -> dict[str, Any]:
         differences = config_differences(desired, comparable(found.config))
-        tags = plan_tag_changes(self.tags(found.arn), self.params["tags"], self.params["purge_tags"])
+        current_tags = found.tags if found.tags is not None else self.tags(found.arn)
+        tags = plan_tag_changes(current_tags, self.params["tags"], self.params["purge_tags"])
         changed_fields = sorted(differences)
         diff = differences_diff(differences)
         if tags.changed:

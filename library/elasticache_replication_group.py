@@ -230,6 +230,7 @@ except ImportError:
 
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import TagChanges, apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
@@ -550,8 +551,15 @@ def ensure_present(client, module: AWSModule) -> None:
             **result_of(group, tags),
         )
 
-    member = describe_member(client, module, group)
-    current = current_settings(group, member)
+    # The member cluster and the tags side by side: both need only the group's answer.
+    read = read_in_parallel(
+        module,
+        {
+            "member": lambda: describe_member(client, module, group),
+            "tags": lambda: group_tags(client, module, group["ARN"]),
+        },
+    )
+    current = current_settings(group, read["member"])
     changes, unverified = plan_modifications(module, current, desired)
     strategy = params.get("auth_token_update_strategy")
     if strategy and strategy != "delete" and not params.get("auth_token"):
@@ -562,7 +570,7 @@ def ensure_present(client, module: AWSModule) -> None:
             f"{group_id} has no AUTH token and auth_token is only sent on creation; "
             "set auth_token_update_strategy: rotate to add it",
         )
-    tag_changes = plan_tag_changes(group_tags(client, module, group["ARN"]), wanted_tags, params["purge_tags"])
+    tag_changes = plan_tag_changes(read["tags"], wanted_tags, params["purge_tags"])
 
     if params["wait"] and group.get("Status") in BUSY_STATES and not module.check_mode:
         group = wait_available(client, module, group_id) or group

@@ -7,6 +7,7 @@ Costly (three site.yml runs), so the stack is built once for the module.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -417,6 +418,12 @@ def test_second_run_changes_nothing_and_writes_nothing(stack):
     assert writes(requests) == [], [str(r) for r in writes(requests)]
     unexpected = [line for line in warning_lines(second.output) if not line.startswith(tuple(EMULATOR_WARNINGS))]
     assert unexpected == [], unexpected
+    # The compute stage hands the collection modules ARNs, not names to look up again (issue 18): the
+    # instance profile is read once (iam_roles), the target group by its own module and the alarms'
+    # lookup, never by elb_application_lb for its listener's action.
+    calls = Counter(request.action for request in requests)
+    assert calls["GetInstanceProfile"] == 1, calls
+    assert calls["DescribeTargetGroups"] == 3, calls
 
 
 def test_check_run_on_the_converged_stack_changes_nothing_and_writes_nothing(stack):

@@ -10,6 +10,8 @@ so the OAC link is asserted through what the module sent (its diff) and its own 
 from __future__ import annotations
 
 import importlib.util
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,9 @@ from tests.support import module
 from tests.support.cloudfront import other_projects_distribution
 from tests.support.playbook import REPO
 from tests.support.requests import distribution_configs_read, writes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy
 
 COMMENT = "mensetsu-test static site"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -280,3 +285,18 @@ def test_web_acl_headers_policy_and_logging_are_managed_when_set(aws, boto, site
     config = cloudfront.get_distribution_config(Id=created["id"])["DistributionConfig"]
     assert config["WebACLId"] == "" and config["Logging"]["Enabled"] is False
     assert not config["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+
+
+def test_a_no_op_reads_the_configuration_and_the_tags_together(aws, site) -> None:
+    """ListDistributions, then the candidate's configuration and its tags side by side (issue 18)."""
+    assert run_module(**site)["changed"] is True
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy, aws.recording_requests() as requests:
+        again = module.run_module(
+            "cloudfront_spa_distribution",
+            {"comment": COMMENT, **site},
+            env={"AWS_ENDPOINT_URL": proxy.endpoint, "AWS_MAX_ATTEMPTS": "1"},
+        )
+        counts = proxy.counts()
+    assert again["changed"] is False and again["tags"] == TAGS, again
+    assert writes(requests) == []
+    assert (counts.requests, counts.max_in_flight) == (3, 2), counts.table()

@@ -1,0 +1,124 @@
+"""Modules whose no-op reads go out together (issue 18): what each sends on a run that changes nothing,
+through bench/latency_proxy.py, which counts the requests and the most in flight at once.
+
+A read that needs only the resource's name, or an ARN the module can build from the account it is
+given (O(account_id)), is sent beside the read that finds the resource, not after it: on the real API
+each round trip saved is tens of ms from a laptop, 100 ms and more from a distant runner. The
+resource's absence stays an answer, not a failure (a tag read for a group that does not exist yet).
+The requests go to moto; the 300 ms delay makes reads sent together overlap even when a loaded
+machine starts a thread late.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support import module
+from tests.support.moto import MotoServer
+from tests.support.requests import writes
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy
+
+ACCOUNT = "123456789012"  # moto's account
+TAGS = {"Project": "mensetsu", "Environment": "test"}
+DELAY_MS = 300
+
+
+def no_op(aws: MotoServer, name: str, args: dict, check: bool = False):
+    """The module's result and the proxy's counts for a run of `name` through the latency proxy."""
+    with LatencyProxy(aws.endpoint, delay_ms=DELAY_MS) as proxy, aws.recording_requests() as requests:
+        result = module.run_module(
+            name, args, check=check, env={"AWS_ENDPOINT_URL": proxy.endpoint, "AWS_MAX_ATTEMPTS": "1"}
+        )
+        counts = proxy.counts()
+    assert writes(requests) == [], [str(request) for request in writes(requests)]
+    return result, counts
+
+
+def test_log_group_reads_the_group_and_its_tags_together(aws) -> None:
+    args = {"name": "/mensetsu/test/side-by-side", "retention_days": 90, "tags": TAGS, "account_id": ACCOUNT}
+    planned, counts = no_op(aws, "log_group", args, check=True)
+    assert planned["changed"] is True, "a group that does not exist (its tags: not found) is to be made"
+    assert counts.max_in_flight == 2, counts.table()
+
+    assert module.run_module("log_group", args)["changed"] is True
+    again, counts = no_op(aws, "log_group", args)
+    assert again["changed"] is False, again
+    assert again["log_group"]["tags"] == TAGS
+    # DescribeLogGroups and ListTagsForResource (by the ARN the group has), side by side.
+    assert (counts.requests, counts.max_in_flight) == (2, 2), counts.table()
+
+    # Without the account: the tags after the group, by the ARN DescribeLogGroups gave.
+    alone, counts = no_op(aws, "log_group", {**args, "account_id": None})
+    assert (alone["changed"], alone["log_group"]) == (False, again["log_group"])
+    assert (counts.requests, counts.max_in_flight) == (2, 1), counts.table()
+
+
+def test_rds_parameter_group_reads_group_parameters_and_tags_together(aws) -> None:
+    args = {
+        "name": "mensetsu-test-side-by-side",
+        "family": "postgres16",
+        "parameters": {"rds.force_ssl": "1"},
+        "tags": TAGS,
+        "account_id": ACCOUNT,
+    }
+    planned, _ = no_op(aws, "rds_parameter_group", args, check=True)
+    assert planned["changed"] is True, "a group that does not exist (its parameters: not found) is to be made"
+
+    assert module.run_module("rds_parameter_group", args)["changed"] is True
+    again, counts = no_op(aws, "rds_parameter_group", args)
+    assert again["changed"] is False, again
+    # DescribeDBParameterGroups, DescribeDBParameters (by name) and ListTagsForResource (by ARN) at once.
+    assert (counts.requests, counts.max_in_flight) == (3, 3), counts.table()
+
+    # A tag changed out of band is still seen, in check mode, through the tags read beside the group.
+    rds = aws.client("rds")
+    arn = rds.describe_db_parameter_groups(DBParameterGroupName=args["name"])["DBParameterGroups"][0][
+        "DBParameterGroupArn"
+    ]
+    rds.add_tags_to_resource(ResourceName=arn, Tags=[{"Key": "Owner", "Value": "someone"}])
+    seen, _ = no_op(aws, "rds_parameter_group", args, check=True)
+    assert seen["changed"] is True, seen
+
+
+@pytest.mark.parametrize("with_notifications", [False, True])
+def test_budget_and_its_notifications_are_read_together(aws, with_notifications: bool) -> None:
+    args = {
+        "name": "mensetsu-test-side-by-side",
+        "amount": 30.0,
+        "cost_filter_tags": TAGS,
+        "account_id": ACCOUNT,
+        "notifications": [{"type": "ACTUAL", "threshold": 80.0}] if with_notifications else None,
+        "subscribers": [{"protocol": "email", "address": "ops@mensetsu.example.com"}] if with_notifications else None,
+    }
+    assert module.run_module("aws_budget", args)["changed"] is True
+    again, counts = no_op(aws, "aws_budget", args)
+    assert again["changed"] is False, again
+    # DescribeBudget and DescribeNotificationsForBudget side by side (then, with notifications, their
+    # subscribers: moto answers DescribeSubscribersForNotification with HTTP 500, asked once here).
+    assert counts.operations["budgets:DescribeBudget"] == 1, counts.table()
+    assert counts.operations["budgets:DescribeNotificationsForBudget"] == 1, counts.table()
+    assert counts.max_in_flight == 2, counts.table()
+
+
+def test_elasticache_group_reads_its_member_and_tags_together(aws, boto) -> None:
+    elasticache = boto("elasticache")
+    elasticache.create_replication_group(
+        ReplicationGroupId="mensetsu-test-side",
+        ReplicationGroupDescription="side by side",
+        CacheNodeType="cache.t4g.micro",
+        Engine="redis",
+        NumCacheClusters=1,
+        Tags=[{"Key": key, "Value": value} for key, value in TAGS.items()],
+    )
+    args = {"replication_group_id": "mensetsu-test-side", "cache_node_type": "cache.t4g.micro", "tags": TAGS}
+    _, counts = no_op(aws, "elasticache_replication_group", args, check=True)
+    # DescribeReplicationGroups, then its member cluster and its tags side by side.
+    assert counts.operations["elasticache:DescribeReplicationGroups"] == 1, counts.table()
+    assert counts.operations["elasticache:DescribeCacheClusters"] == 1, counts.table()
+    assert counts.operations["elasticache:ListTagsForResource"] == 1, counts.table()
+    assert counts.max_in_flight == 2, counts.table()
