@@ -123,9 +123,9 @@ options:
     elements: str
     default: []
   max_workers:
-    description: Threads reading at once.
+    description: Scopes read at once (the default reads every scope at once).
     type: int
-    default: 8
+    default: 12
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -196,7 +196,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 try:
-    import botocore.config
     from botocore.exceptions import BotoCoreError, ClientError
 
     AWS_ERRORS: tuple[type[Exception], ...] = (ClientError, BotoCoreError)
@@ -433,8 +432,12 @@ def scan_role(scan: Scan) -> None:
         for name in scan.declared.get("managed_policies") or []
     }
     try:
-        attached = scan.pages(iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role)
-        inline = scan.pages(iam, "list_role_policies", "PolicyNames", RoleName=role)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            attached_read = pool.submit(
+                scan.pages, iam, "list_attached_role_policies", "AttachedPolicies", RoleName=role
+            )
+            inline_read = pool.submit(scan.pages, iam, "list_role_policies", "PolicyNames", RoleName=role)
+            attached, inline = attached_read.result(), inline_read.result()
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") == "NoSuchEntity":
             return  # the missing role is a difference the comparison reports
@@ -518,8 +521,13 @@ def _record_name(name: str) -> str:
 def scan_zone(scan: Scan) -> None:
     zone = scan.params["hosted_zone_id"].rsplit("/", 1)[-1]
     route53 = scan.client("route53", "us-east-1")
-    apex = _record_name(scan.call(route53, "get_hosted_zone", Id=zone)["HostedZone"]["Name"])
-    records = scan.pages(route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        zone_read = pool.submit(scan.call, route53, "get_hosted_zone", Id=zone)
+        records_read = pool.submit(
+            scan.pages, route53, "list_resource_record_sets", "ResourceRecordSets", HostedZoneId=zone
+        )
+        apex = _record_name(zone_read.result()["HostedZone"]["Name"])
+        records = records_read.result()
     declared = {
         f"{_record_name(name)} {type_}"
         for name, _space, type_ in (entry.rpartition(" ") for entry in scan.declared.get("records") or [])
@@ -561,13 +569,17 @@ def scan_zone(scan: Scan) -> None:
         )
 
 
+def _not_found(error: ClientError) -> bool:
+    return "NotFound" in error.response.get("Error", {}).get("Code", "")
+
+
 def _resolve(scan: Scan, client: Any, operation: str, key: str, ref: str, arn_key: str) -> dict[str, Any] | None:
     """A load balancer or target group by ARN or name; None when it does not exist."""
     arguments = {f"{arn_key}s": [ref]} if ref.startswith("arn:") else {"Names": [ref]}
     try:
         found = scan.call(client, operation, **arguments)[key]
     except ClientError as error:
-        if "NotFound" in error.response.get("Error", {}).get("Code", ""):
+        if _not_found(error):
             return None
         raise
     return found[0] if found else None
@@ -575,14 +587,23 @@ def _resolve(scan: Scan, client: Any, operation: str, key: str, ref: str, arn_ke
 
 def scan_load_balancer(scan: Scan) -> None:
     elb = scan.client("elbv2")
-    balancer = _resolve(
-        scan, elb, "describe_load_balancers", "LoadBalancers", scan.params["load_balancer"], "LoadBalancerArn"
-    )
+    ref = scan.params["load_balancer"]
+    if ref.startswith("arn:"):
+        # Its listeners at once, by the ARN the comparison read: the name is the ARN's
+        # (loadbalancer/app/<name>/<id>), and a balancer deleted since answers "not found".
+        balancer = {"LoadBalancerArn": ref, "LoadBalancerName": ref.split(":", 5)[-1].split("/")[2]}
+    else:
+        balancer = _resolve(scan, elb, "describe_load_balancers", "LoadBalancers", ref, "LoadBalancerArn")
     if balancer is None:
         return
     ports = {int(port) for port in scan.declared.get("listener_ports") or []}
     rules_declared = set(scan.declared.get("listener_rules") or [])
-    listeners = scan.pages(elb, "describe_listeners", "Listeners", LoadBalancerArn=balancer["LoadBalancerArn"])
+    try:
+        listeners = scan.pages(elb, "describe_listeners", "Listeners", LoadBalancerArn=balancer["LoadBalancerArn"])
+    except ClientError as error:
+        if _not_found(error):
+            return
+        raise
     with ThreadPoolExecutor(max_workers=4) as pool:
         rules = list(
             pool.map(lambda listener: scan.call(elb, "describe_rules", ListenerArn=listener["ListenerArn"]), listeners)
@@ -623,11 +644,22 @@ def scan_load_balancer(scan: Scan) -> None:
 
 def scan_target_group(scan: Scan) -> None:
     elb = scan.client("elbv2")
-    group = _resolve(scan, elb, "describe_target_groups", "TargetGroups", scan.params["target_group"], "TargetGroupArn")
+    ref = scan.params["target_group"]
+    if ref.startswith("arn:"):
+        # Its targets at once, by the ARN the comparison read (targetgroup/<name>/<id>); every
+        # target AWS describes carries its port.
+        group = {"TargetGroupArn": ref, "TargetGroupName": ref.split(":", 5)[-1].split("/")[1]}
+    else:
+        group = _resolve(scan, elb, "describe_target_groups", "TargetGroups", ref, "TargetGroupArn")
     if group is None:
         return
     declared = set(scan.declared.get("instances") or [])
-    health = scan.call(elb, "describe_target_health", TargetGroupArn=group["TargetGroupArn"])
+    try:
+        health = scan.call(elb, "describe_target_health", TargetGroupArn=group["TargetGroupArn"])
+    except ClientError as error:
+        if _not_found(error):
+            return
+        raise
     for description in health.get("TargetHealthDescriptions", []):
         target = description["Target"]
         if target["Id"] in declared:
@@ -837,7 +869,7 @@ def run_scan(params: dict[str, Any], clients: Callable[[str, str | None], Any], 
     if params.get("stages"):
         scan.stages = set(params["stages"]) & set(STAGES)
     jobs = readers(scan)
-    with ThreadPoolExecutor(max_workers=max(1, params.get("max_workers") or 8)) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, params.get("max_workers") or 12)) as pool:
         futures = [pool.submit(job) for _scope, job in jobs]
         for future in futures:
             future.result()  # an error of any reader fails the scan (a failed comparison)
@@ -881,25 +913,16 @@ def main() -> None:
         name_prefix=dict(type="str", default=""),
         declared=dict(type="dict", default={}, options=declared),
         allow=dict(type="list", elements="str", default=[]),
-        max_workers=dict(type="int", default=8),
+        max_workers=dict(type="int", default=12),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    # One client per service and region, shared by the threads (botocore clients are thread-safe),
-    # with a connection pool as large as the pool of threads: connections are kept alive.
-    config = botocore.config.Config(
-        max_pool_connections=max(10, module.params["max_workers"]),
-        tcp_keepalive=True,
-        retries={"mode": "standard"},
-    )
-    made: dict[tuple[str, str | None], Any] = {}
-    lock = threading.Lock()
 
+    # One client per service and region, shared by the threads (botocore clients are thread-safe): the
+    # clients the comparison's modules kept in this process (module_utils/aws_module.py), with their
+    # connections alive, not new ones built one after another. botocore's pool of 10 connections per
+    # client is enough: no scope sends more than 6 requests to one service at once.
     def clients(service: str, region: str | None = None) -> Any:
-        with lock:
-            if (service, region) not in made:
-                extra = {"region": region} if region else {}
-                made[(service, region)] = module.client(service, config=config, **extra)
-            return made[(service, region)]
+        return module.client(service, **({"region": region} if region else {}))
 
     partition = (
         "aws-cn" if str(module.region).startswith("cn-") else "aws-us-gov" if "-gov-" in str(module.region) else "aws"

@@ -365,6 +365,28 @@ def test_each_kind_of_extra_is_named_with_its_way_out_and_nothing_is_written(aws
     }
 
 
+def test_by_arn_the_balancer_and_group_are_not_looked_up_again(aws, boto, environment):
+    """drift.yml hands the scan the ARNs its comparison read: the listeners and the targets are read at
+    once, with the same findings as by name, and a balancer or group deleted since is no failure."""
+    module = load_module()
+    make_extras(boto, environment)  # an extra listener, rule and target among others
+    elb = boto("elbv2")
+    balancer = elb.describe_load_balancers(Names=[environment["load_balancer"]])["LoadBalancers"][0]
+    by_arn = {"load_balancer": balancer["LoadBalancerArn"], "target_group": environment["_target_group"]}
+    by_name, _, _, _ = scan(module, boto, environment)
+    with aws.recording_requests() as requests:
+        found, _, _, _ = scan(module, boto, environment, **by_arn)
+    assert found == by_name, json.dumps(found, indent=1)
+    assert {"listener", "listener_rule", "target"} <= {item["kind"] for item in found}
+    assert not [r for r in requests if r.action in ("DescribeLoadBalancers", "DescribeTargetGroups")]
+    gone = {
+        "load_balancer": balancer["LoadBalancerArn"].replace(balancer["LoadBalancerArn"].rsplit("/", 1)[1], "0" * 16),
+        "target_group": environment["_target_group"].replace(environment["_target_group"].rsplit("/", 1)[1], "0" * 16),
+    }
+    left, _, _, _ = scan(module, boto, environment, **gone)
+    assert not {"listener", "listener_rule", "target"} & {item["kind"] for item in left}
+
+
 def test_the_allow_list_hides_expected_extras_by_id_or_kind_and_pattern(aws, boto, environment):
     module = load_module()
     extras = make_extras(boto, environment)
