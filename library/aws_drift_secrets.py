@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+
 DOCUMENTATION = r"""
 ---
 module: aws_drift_secrets
@@ -75,6 +77,7 @@ except ImportError:
 
 from ansible.module_utils.aws_drift import difference, drift_result
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -117,10 +120,17 @@ def main() -> None:
     argument_spec = dict(secrets=dict(type="list", elements="dict", required=True, no_log=False, options=secret))
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("secretsmanager", retry_decorator=AWSRetry.jittered_backoff())
+    # Every secret described at once (one round trip, not one per secret).
+    declared_secrets = module.params["secrets"]
+    found = read_in_parallel(
+        module,
+        {
+            number: functools.partial(describe, module, client, declared["name"])
+            for number, declared in enumerate(declared_secrets)
+        },
+    )
     differences = [
-        item
-        for declared in module.params["secrets"]
-        for item in compare_secret(declared, describe(module, client, declared["name"]))
+        item for number, declared in enumerate(declared_secrets) for item in compare_secret(declared, found[number])
     ]
     names = [declared["name"] for declared in module.params["secrets"]]
     module.exit_json(**drift_result("secretsmanager", differences), names=names)

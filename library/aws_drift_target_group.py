@@ -93,6 +93,7 @@ except ImportError:
 
 from ansible.module_utils.aws_drift import compare_scalars, difference, drift_result
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
@@ -196,11 +197,20 @@ def main() -> None:
         module.exit_json(**drift_result(resource, [difference("target_group", "present", "absent")], exists=False))
     declared = {option: module.params[option] for option in (*GROUP_KEYS, "successful_response_codes")}
     arn = group["TargetGroupArn"]
+    # The attributes, targets and tags side by side: each needs only the group's ARN.
+    compared = read_in_parallel(
+        module,
+        {
+            "attributes": lambda: compare_attributes(module, client, arn),
+            "targets": lambda: compare_targets(module, client, arn),
+            "tags": lambda: compare_tags(module, client, arn),
+        },
+    )
     differences = [
         *compare_scalars(declared, group_settings(group)),
-        *compare_attributes(module, client, arn),
-        *compare_targets(module, client, arn),
-        *compare_tags(module, client, arn),
+        *compared["attributes"],
+        *compared["targets"],
+        *compared["tags"],
     ]
     module.exit_json(**drift_result(resource, differences, exists=True, target_group_arn=arn))
 

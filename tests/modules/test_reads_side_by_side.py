@@ -122,3 +122,34 @@ def test_elasticache_group_reads_its_member_and_tags_together(aws, boto) -> None
     assert counts.operations["elasticache:DescribeCacheClusters"] == 1, counts.table()
     assert counts.operations["elasticache:ListTagsForResource"] == 1, counts.table()
     assert counts.max_in_flight == 2, counts.table()
+
+
+def test_drift_secrets_are_described_together(aws, boto) -> None:
+    secretsmanager = boto("secretsmanager")
+    names = [f"mensetsu/test/side-{number}" for number in range(3)]
+    for name in names:
+        secretsmanager.create_secret(Name=name, SecretString="x", Tags=[{"Key": "Project", "Value": "mensetsu"}])
+    declared = [{"name": name, "tags": {"Project": "mensetsu"}} for name in names]
+    result, counts = no_op(aws, "aws_drift_secrets", {"secrets": [*declared, {"name": "mensetsu/test/missing"}]})
+    assert [item["secret_name"] for item in result["differences"]] == ["mensetsu/test/missing"], result
+    assert (counts.requests, counts.max_in_flight) == (4, 4), counts.table()
+
+
+def test_drift_target_group_reads_attributes_targets_and_tags_together(aws, boto) -> None:
+    vpc = boto("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    boto("elbv2").create_target_group(
+        Name="mensetsu-test-side",
+        Protocol="HTTP",
+        Port=8000,
+        VpcId=vpc,
+        TargetType="instance",
+        Tags=[{"Key": key, "Value": value} for key, value in TAGS.items()],
+    )
+    result, counts = no_op(
+        aws,
+        "aws_drift_target_group",
+        {"name": "mensetsu-test-side", "port": 8000, "deregistration_delay_timeout": 300, "targets": [], "tags": TAGS},
+    )
+    assert result["differences"] == [], result
+    # DescribeTargetGroups, then its attributes, targets and tags side by side.
+    assert (counts.requests, counts.max_in_flight) == (4, 3), counts.table()
