@@ -104,6 +104,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.parallel_reads import read_in_parallel
 from ansible.module_utils.secret_values import batch_read_values, describe_errors
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -212,20 +213,70 @@ def read_values(module: Any, client: Any, arns: list[str]) -> dict[str, str | No
     return values
 
 
+MISSED = object()  # a read by name that did not answer (no such secret yet, one scheduled for deletion, ...)
+
+
+def early_reads(module: Any, client: Any, specs: list[dict[str, Any]]) -> dict[Any, Any]:
+    """The reads the comparison will need, by the secrets' names: sent beside ListSecrets, so a run that
+    changes nothing waits one round trip, not two. Each answers MISSED where it failed; the secret is
+    then read again by its ARN (read_what_the_list_cannot_say), and a real error fails there."""
+
+    def values(names: list[str]) -> dict[str, Any]:
+        try:
+            if len(names) == 1:
+                return {names[0]: client.get_secret_value(aws_retry=True, SecretId=names[0]).get("SecretString")}
+            found, _errors = batch_read_values(client, names)  # a secret in error is left out: MISSED
+            return found
+        except AWS_ERRORS:
+            return {}
+
+    def policy(name: str) -> Any:
+        try:
+            return client.get_resource_policy(aws_retry=True, SecretId=name).get("ResourcePolicy")
+        except AWS_ERRORS:
+            return MISSED
+
+    reads: dict[Any, Any] = {}
+    overwritten = [spec["name"] for spec in specs if spec["overwrite"]]
+    if overwritten:
+        reads["values"] = lambda: values(overwritten)
+    if module.params.get("purge_resource_policy", True):
+        reads.update({("policy", spec["name"]): lambda name=spec["name"]: policy(name) for spec in specs})
+    return reads
+
+
 def read_what_the_list_cannot_say(
-    module: Any, client: Any, specs: list[dict[str, Any]], current: list[dict[str, Any] | None]
+    module: Any,
+    client: Any,
+    specs: list[dict[str, Any]],
+    current: list[dict[str, Any] | None],
+    early: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
     """The values the comparison needs (existing secrets the task may overwrite) and, unless the task
-    leaves them alone, the resource policies, all in flight together."""
+    leaves them alone, the resource policies: those the early reads by name did not answer, all in
+    flight together."""
+    early = early or {}
     live = [(spec, found) for spec, found in zip(specs, current, strict=True) if found and not found.get("DeletedDate")]
-    overwritten = [found["ARN"] for spec, found in live if spec["overwrite"]]
+    early_values = early.get("values") or {}
+    known_values = {found["ARN"]: early_values[spec["name"]] for spec, found in live if spec["name"] in early_values}
+    overwritten = [found["ARN"] for spec, found in live if spec["overwrite"] and found["ARN"] not in known_values]
     purge = module.params.get("purge_resource_policy", True)
+    known_policies = {
+        found["ARN"]: early[("policy", spec["name"])]
+        for spec, found in live
+        if early.get(("policy", spec["name"]), MISSED) is not MISSED
+    }
     with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(live) + 1))) as pool:
         values = pool.submit(read_values, module, client, overwritten)
         policies = {
-            found["ARN"]: pool.submit(read, module, client, "policy", found["ARN"]) for _spec, found in live if purge
+            found["ARN"]: pool.submit(read, module, client, "policy", found["ARN"])
+            for _spec, found in live
+            if purge and found["ARN"] not in known_policies
         }
-        return {"values": values.result(), "policies": {arn: future.result() for arn, future in policies.items()}}
+        return {
+            "values": {**known_values, **values.result()},
+            "policies": {**known_policies, **{arn: future.result() for arn, future in policies.items()}},
+        }
 
 
 def apply(module: Any, client: Any, spec: dict[str, Any], current: dict[str, Any] | None, changes: list[str]) -> str:
@@ -268,16 +319,19 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     wrong = sorted({name for name in names if names.count(name) > 1 or not name.startswith(prefix)})
     if wrong:
         module.fail_json(msg=f"secrets named twice or outside the prefix {prefix}: {', '.join(wrong)}")
-    existing = read_secrets(module, client, prefix)
     # The secrets' own reads are independent: they are sent side by side on the one client (botocore's
-    # clients are thread-safe; its pool keeps 10 connections alive): first a secret the list missed (by
-    # name; none on a settled account), then the values and the resource policies. The writes follow
-    # one after another.
+    # clients are thread-safe; its pool keeps 10 connections alive): the list with the values and
+    # resource policies asked by name, then a secret the list missed (by name; none on a settled
+    # account) and what the reads by name did not answer. The writes follow one after another.
+    early = read_in_parallel(
+        module, {"list": lambda: read_secrets(module, client, prefix), **early_reads(module, client, specs)}
+    )
+    existing = early.pop("list")
     missing = [spec["name"] for spec in specs if spec["name"] not in existing]
     with ThreadPoolExecutor(max_workers=max(1, min(READERS, len(missing)))) as pool:
         existing.update(zip(missing, pool.map(lambda name: describe(module, client, name), missing), strict=True))
     current = [existing.get(spec["name"]) for spec in specs]
-    reads = read_what_the_list_cannot_say(module, client, specs, current)
+    reads = read_what_the_list_cannot_say(module, client, specs, current, early)
     results = []
     for number, spec in enumerate(specs):
         changes = plan(module, spec, current[number], reads)

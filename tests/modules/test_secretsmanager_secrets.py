@@ -6,10 +6,13 @@ tests/test_drift.py."""
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
 
@@ -17,6 +20,9 @@ from tests.support.library_code import ModuleFailed, TaskModule, load_library_mo
 from tests.support.requests import writes
 
 secrets_module = load_library_module("secretsmanager_secrets")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy
+
 PREFIX = "mensetsu/test/"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
 KEY = "test-only-key-0123456789"  # fixture values for the emulator, not secrets
@@ -185,3 +191,14 @@ def test_two_values_are_one_read_and_the_policies_and_tags_can_be_left_alone(aws
     described = secrets.describe_secret(SecretId=arn)
     assert {tag["Key"] for tag in described["Tags"]} == {*TAGS, "Owner"}
     assert json.loads(secrets.get_resource_policy(SecretId=arn)["ResourcePolicy"]) == policy
+
+
+def test_a_no_op_is_one_round_trip(aws, secrets) -> None:
+    """Issue 18: the value and the policies are asked by the secrets' names beside ListSecrets, so a
+    converged set waits for one round trip; nothing is asked again by ARN."""
+    converge(secrets, declared())
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy:
+        client = boto3.client("secretsmanager", region_name="ap-northeast-1", endpoint_url=proxy.endpoint)
+        assert converge(client, declared())["changed"] is False
+        counts = proxy.counts()
+    assert (counts.requests, counts.max_in_flight) == (4, 4), counts.table()
