@@ -297,7 +297,36 @@ CONTROLLER_PLAYBOOK = """---
       ansible.builtin.set_fact:
         looped: "{{ item }}"
       loop: [1, 2]
+    - name: Variables from a file
+      ansible.builtin.include_vars: extra_vars.yml
+    - name: Arguments checked against a spec
+      ansible.builtin.validate_argument_spec:
+        argument_spec:
+          from_file: {type: str, required: true}
+        provided_arguments:
+          from_file: "{{ from_file }}"
+    - name: Tasks from a file
+      ansible.builtin.include_tasks: included.yml
+    - name: A role
+      ansible.builtin.include_role:
+        name: tiny
+    - name: The included tasks' and role's facts
+      ansible.builtin.debug:
+        msg: "{{ [from_file, included_fact, role_fact] }}"
 """
+EXTRA_FILES = {
+    "extra_vars.yml": "from_file: loaded\n",
+    "included.yml": (
+        "- name: A fact in an included file\n"
+        "  ansible.builtin.set_fact:\n"
+        "    included_fact: \"{{ from_file }}-included\"\n"
+        "- name: A module in an included file\n"
+        "  ansible.builtin.ping:\n"
+    ),
+    "roles/tiny/tasks/main.yml": (
+        "- name: A fact in a role\n  ansible.builtin.set_fact:\n    role_fact: \"{{ from_file }}-role\"\n"
+    ),
+}
 
 
 def _results(output: str) -> tuple[list, dict]:
@@ -312,10 +341,14 @@ def _results(output: str) -> tuple[list, dict]:
 
 
 def test_tasks_the_controller_finishes_itself_give_what_a_worker_gives(tmp_path) -> None:
-    # set_fact, assert, debug, fail and false conditions run in the controller's process under
+    # set_fact, assert, debug, fail, include_vars, validate_argument_spec, the dynamic includes and
+    # false conditions run in the controller's process under
     # mitogen_linear (no worker fork): every result, registered value, failure, rescue and count
     # must be what ansible-core's linear strategy gives, where a worker runs each task.
     (tmp_path / "play.yml").write_text(CONTROLLER_PLAYBOOK)
+    for name, text in EXTRA_FILES.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
     runs = {}
     for strategy in ("linear", "mitogen_linear"):
         run = run_playbook(

@@ -438,7 +438,8 @@ def warm_up_wanted(task_vars: dict, connection: str | None, loader) -> bool:
 # Tasks the controller can finish itself, run without a worker. ansible-core forks a worker process
 # for every task and host, also for tasks that never leave the controller: set_fact, assert, debug
 # and fail (action plugins that run no module), and tasks whose condition is false (skipped before
-# any connection). The fork, the worker's start and its exit cost about 35 ms a task here, more than
+# any connection; also include_vars, validate_argument_spec and the dynamic includes, below). The
+# fork, the worker's start and its exit cost about 35 ms a task here, more than
 # such a task's own work: 100 set_fact tasks took 4.6 s, 1.2 s in the controller's own process. A
 # no-op provision run has about 80 of them (the roles' input checks and records, the skips).
 # So the strategy runs ansible-core's own TaskExecutor for such a task in its own process, on a
@@ -452,7 +453,19 @@ def warm_up_wanted(task_vars: dict, connection: str | None, loader) -> bool:
 CONTROLLER_ACTIONS = frozenset(
     f"{prefix}{action}"
     for prefix in ("", "ansible.builtin.", "ansible.legacy.")
-    for action in ("set_fact", "assert", "debug", "fail")
+    for action in (
+        "set_fact",
+        "assert",
+        "debug",
+        "fail",
+        # Also controller-only: reading vars files, checking a role's arguments, and the dynamic
+        # includes, which the executor answers with the file or role to include (the strategy then
+        # loads it, as it does for a worker's answer). With several hosts each was a fork per host.
+        "include_vars",
+        "validate_argument_spec",
+        "include_tasks",
+        "include_role",
+    )
 )
 
 
