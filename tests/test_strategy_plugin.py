@@ -319,12 +319,12 @@ EXTRA_FILES = {
     "included.yml": (
         "- name: A fact in an included file\n"
         "  ansible.builtin.set_fact:\n"
-        "    included_fact: \"{{ from_file }}-included\"\n"
+        '    included_fact: "{{ from_file }}-included"\n'
         "- name: A module in an included file\n"
         "  ansible.builtin.ping:\n"
     ),
     "roles/tiny/tasks/main.yml": (
-        "- name: A fact in a role\n  ansible.builtin.set_fact:\n    role_fact: \"{{ from_file }}-role\"\n"
+        '- name: A fact in a role\n  ansible.builtin.set_fact:\n    role_fact: "{{ from_file }}-role"\n'
     ),
 }
 
