@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import functools
-
 DOCUMENTATION = r"""
 ---
 module: aws_drift_secrets
@@ -66,6 +64,7 @@ differences:
             "secret_name": "mensetsu/dev/heygen-api-key", "secret_arn": null}]
 """
 
+import functools
 from typing import Any
 
 try:

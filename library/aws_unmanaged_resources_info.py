@@ -646,8 +646,7 @@ def scan_target_group(scan: Scan) -> None:
     elb = scan.client("elbv2")
     ref = scan.params["target_group"]
     if ref.startswith("arn:"):
-        # Its targets at once, by the ARN the comparison read (targetgroup/<name>/<id>); every
-        # target AWS describes carries its port.
+        # Its targets at once, by the ARN the comparison read (targetgroup/<name>/<id>).
         group = {"TargetGroupArn": ref, "TargetGroupName": ref.split(":", 5)[-1].split("/")[1]}
     else:
         group = _resolve(scan, elb, "describe_target_groups", "TargetGroups", ref, "TargetGroupArn")
@@ -664,16 +663,19 @@ def scan_target_group(scan: Scan) -> None:
         target = description["Target"]
         if target["Id"] in declared:
             continue
-        port = target.get("Port", group.get("Port"))
+        port = target.get("Port", group.get("Port"))  # none for a Lambda target
+        at, port_words, port_option = ("", "", "")
+        if port is not None:
+            at, port_words, port_option = f":{port}", f" port {port}", f",Port={port}"
         scan.add(
             "target",
             "AWS::ElasticLoadBalancingV2::TargetGroup",
-            f"{group['TargetGroupName']}/{target['Id']}:{port}",
-            f"target {target['Id']} port {port} in {group['TargetGroupName']} "
+            f"{group['TargetGroupName']}/{target['Id']}{at}",
+            f"target {target['Id']}{port_words} in {group['TargetGroupName']} "
             f"({(description.get('TargetHealth') or {}).get('State', '?')})",
             scan.regional(
                 f"aws elbv2 deregister-targets --target-group-arn {group['TargetGroupArn']} --targets "
-                f"Id={target['Id']},Port={port}"
+                f"Id={target['Id']}{port_option}"
             ),
             f"the target group holds the app hosts (app_instance_count in {scan.inventory}sizes.yml); "
             f"{scan.allow_hint(target['Id'], 'target')}",

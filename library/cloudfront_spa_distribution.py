@@ -537,10 +537,17 @@ class SpaDistributionManager:
         return self.read_candidate(candidates[0])
 
     def read_candidate(self, summary: dict[str, Any]) -> Distribution:
-        """The distribution's configuration and its tags, side by side (both need only its summary)."""
-        read = read_in_parallel(
-            self.module, {"config": lambda: self.get_config(summary["Id"]), "tags": lambda: self.tags(summary["ARN"])}
-        )
+        """The distribution's configuration and its tags, side by side (both need only its summary).
+        A failed tag read is only "not read": the tags of the distribution that turns out to be the
+        task's are then read again (update), and its failure fails the task there."""
+
+        def tags() -> dict[str, str] | None:
+            try:
+                return resource_tags(self.client, summary["ARN"])
+            except AWS_ERRORS:
+                return None
+
+        read = read_in_parallel(self.module, {"config": lambda: self.get_config(summary["Id"]), "tags": tags})
         config, etag = read["config"]
         return Distribution(summary, config, etag, read["tags"])
 

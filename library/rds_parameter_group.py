@@ -176,16 +176,14 @@ def modify_parameters(client, module: AWSModule, changes: dict[str, str]) -> Non
         module.fail_json_aws(error, msg=f"Could not set the parameters of DB parameter group {module.params['name']}")
 
 
-def group_tags(client, module: AWSModule, arn: str) -> dict[str, str] | None:
-    """The group's tags; None when there is no such group."""
+def group_tags(client, module: AWSModule, arn: str) -> dict[str, str]:
+    """The tags of the group (which exists) by its own ARN."""
     try:
         tag_list = client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
         return boto3_tag_list_to_ansible_dict(tag_list)
-    except is_boto3_error_code("DBParameterGroupNotFound"):
-        return None
-    except CLIENT_ERRORS as error:  # pylint: disable=duplicate-except
+    except CLIENT_ERRORS as error:
         module.fail_json_aws(error, msg=f"Could not list the tags of {arn}")
-    return None
+    return {}
 
 
 def read_group(client, module: AWSModule, name: str) -> tuple[dict[str, Any] | None, dict[str, str], dict | None]:
@@ -198,7 +196,7 @@ def read_group(client, module: AWSModule, name: str) -> tuple[dict[str, Any] | N
     }
     if module.params["account_id"]:
         arn = f"arn:{client.meta.partition}:rds:{client.meta.region_name}:{module.params['account_id']}:pg:{name}"
-        reads["tags"] = lambda: group_tags(client, module, arn)
+        reads["tags"] = lambda: early_tags(client, arn)
     found = read_in_parallel(module, reads)
     group = found["group"]
     if group is not None and found["parameters"] is None:  # made between the reads
@@ -206,9 +204,20 @@ def read_group(client, module: AWSModule, name: str) -> tuple[dict[str, Any] | N
     return group, found["parameters"] or {}, found.get("tags")
 
 
+def early_tags(client, arn: str) -> dict[str, str] | None:
+    """The tags by the ARN the group will have, or None (then read again by the group's own ARN):
+    AWS documents no error code of ListTagsForResource for a parameter group that does not exist, so
+    any error here only means "not read" and the group's answer decides."""
+    try:
+        tag_list = client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
+        return boto3_tag_list_to_ansible_dict(tag_list)
+    except CLIENT_ERRORS:
+        return None
+
+
 def sync_tags(client, module: AWSModule, arn: str, current: dict[str, str] | None) -> bool:
     if current is None:
-        current = group_tags(client, module, arn) or {}
+        current = group_tags(client, module, arn)
     changes = plan_tag_changes(current, module.params.get("tags"), module.params["purge_tags"])
 
     def add(to_set: dict[str, str]) -> None:

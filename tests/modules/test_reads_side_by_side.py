@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+from botocore.exceptions import ClientError
 
 from tests.support import module
+from tests.support.library_code import TaskModule, load_library_module
 from tests.support.moto import MotoServer
 from tests.support.requests import writes
 
@@ -153,3 +156,34 @@ def test_drift_target_group_reads_attributes_targets_and_tags_together(aws, boto
     assert result["differences"] == [], result
     # DescribeTargetGroups, then its attributes, targets and tags side by side.
     assert (counts.requests, counts.max_in_flight) == (4, 3), counts.table()
+
+
+def test_rds_parameter_group_reads_its_tags_again_when_the_early_read_fails(aws, boto) -> None:
+    """AWS documents no error code of ListTagsForResource for a parameter group that does not exist:
+    the tags read by the built ARN is only "not read" when it fails, and the group's own ARN is asked
+    again once the group is found (an error there fails the task as before)."""
+    rds_module = load_library_module("rds_parameter_group")
+    args = {
+        "name": "mensetsu-test-early-tags",
+        "family": "postgres16",
+        "parameters": {"rds.force_ssl": "1"},
+        "tags": TAGS,
+        "purge_tags": True,
+        "account_id": ACCOUNT,
+    }
+    assert module.run_module("rds_parameter_group", args)["changed"] is True
+    client = boto("rds")
+    asked: list[str] = []
+
+    def refuse_the_first(params: dict, **_: object) -> None:
+        asked.append(params["ResourceName"])
+        if len(asked) == 1:
+            raise ClientError({"Error": {"Code": "SomeUndocumentedCode", "Message": "no"}}, "ListTagsForResource")
+
+    client.meta.events.register("before-parameter-build.rds.ListTagsForResource", refuse_the_first)
+    wrapped = RetryingBotoClientWrapper(client, AWSRetry.jittered_backoff(retries=1))
+    task = TaskModule(args, check_mode=True)
+    group, parameters, tags = rds_module.read_group(wrapped, task, args["name"])
+    assert group is not None and parameters == {"rds.force_ssl": "1"} and tags is None
+    assert rds_module.sync_tags(wrapped, task, group["DBParameterGroupArn"], tags) is False
+    assert asked == [group["DBParameterGroupArn"]] * 2
