@@ -61,14 +61,20 @@ def test_log_group_reads_the_group_and_its_tags_together(aws) -> None:
     assert (counts.requests, counts.max_in_flight) == (2, 1), counts.table()
 
 
+# The RDS parameter group the tests below make (purge_tags is the module's default, spelled for the
+# in-process calls of its functions).
+PARAMETER_GROUP = {
+    "name": "mensetsu-test-side-by-side",
+    "family": "postgres16",
+    "parameters": {"rds.force_ssl": "1"},
+    "tags": TAGS,
+    "purge_tags": True,
+    "account_id": ACCOUNT,
+}
+
+
 def test_rds_parameter_group_reads_group_parameters_and_tags_together(aws) -> None:
-    args = {
-        "name": "mensetsu-test-side-by-side",
-        "family": "postgres16",
-        "parameters": {"rds.force_ssl": "1"},
-        "tags": TAGS,
-        "account_id": ACCOUNT,
-    }
+    args = PARAMETER_GROUP
     planned, _ = no_op(aws, "rds_parameter_group", args, check=True)
     assert planned["changed"] is True, "a group that does not exist (its parameters: not found) is to be made"
 
@@ -163,14 +169,7 @@ def test_rds_parameter_group_reads_its_tags_again_when_the_early_read_fails(aws,
     the tags read by the built ARN is only "not read" when it fails, and the group's own ARN is asked
     again once the group is found (an error there fails the task as before)."""
     rds_module = load_library_module("rds_parameter_group")
-    args = {
-        "name": "mensetsu-test-early-tags",
-        "family": "postgres16",
-        "parameters": {"rds.force_ssl": "1"},
-        "tags": TAGS,
-        "purge_tags": True,
-        "account_id": ACCOUNT,
-    }
+    args = PARAMETER_GROUP
     assert module.run_module("rds_parameter_group", args)["changed"] is True
     client = boto("rds")
     asked: list[str] = []
