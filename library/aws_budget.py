@@ -180,7 +180,7 @@ with contextlib.suppress(ImportError):  # AWSModule says when botocore is missin
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.parallel_reads import AWS_ERRORS, read_in_parallel
+from ansible.module_utils.parallel_reads import AWS_ERRORS, early_read, read_in_parallel
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -315,15 +315,6 @@ def notification_keys(module: AWSModule, client: Any, account_id: str) -> list[N
         AccountId=account_id, BudgetName=module.params["name"]
     )
     return [notification_key(n) for page in pages for n in page.get("Notifications", [])]
-
-
-def notification_keys_or_error(module: AWSModule, client: Any, account_id: str) -> list[NotificationKey] | Exception:
-    """notification_keys(), or the error it met: read beside the budget, whose answer decides whether
-    the error matters (none does for a budget that does not exist)."""
-    try:
-        return notification_keys(module, client, account_id)
-    except AWS_ERRORS as error:
-        return error
 
 
 def get_notifications(
@@ -523,7 +514,8 @@ def ensure_present(module: AWSModule, client: Any, account_id: str) -> tuple[boo
         module,
         {
             "budget": lambda: get_budget(module, client, account_id),
-            "keys": lambda: notification_keys_or_error(module, client, account_id),
+            # Any error set aside (None): it matters only for a budget that exists, read again below.
+            "keys": early_read(lambda: notification_keys(module, client, account_id)),
         },
     )
     current, keys = read["budget"], read["keys"]
@@ -532,9 +524,7 @@ def ensure_present(module: AWSModule, client: Any, account_id: str) -> tuple[boo
         after = budget_terms(budget, wanted_notifications)
         return True, {}, after, budget
     # An error for a budget that exists (or was made between the two reads) is asked again, and fails.
-    current_notifications = get_notifications(
-        module, client, account_id, with_subscribers, None if isinstance(keys, Exception) else keys
-    )
+    current_notifications = get_notifications(module, client, account_id, with_subscribers, keys)
     before = budget_terms(current, current_notifications)
     changed = update_budget(module, client, account_id, current)
     if wanted_notifications is not None:

@@ -275,7 +275,7 @@ from ansible.module_utils.cloudfront_resources import (
     untag_resource,
 )
 from ansible.module_utils.config_compare import config_differences, differences_diff, merge_config
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import early_read, read_in_parallel
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
@@ -540,14 +540,13 @@ class SpaDistributionManager:
         """The distribution's configuration and its tags, side by side (both need only its summary).
         A failed tag read is only "not read": the tags of the distribution that turns out to be the
         task's are then read again (update), and its failure fails the task there."""
-
-        def tags() -> dict[str, str] | None:
-            try:
-                return resource_tags(self.client, summary["ARN"])
-            except AWS_ERRORS:
-                return None
-
-        read = read_in_parallel(self.module, {"config": lambda: self.get_config(summary["Id"]), "tags": tags})
+        read = read_in_parallel(
+            self.module,
+            {
+                "config": lambda: self.get_config(summary["Id"]),
+                "tags": early_read(lambda: resource_tags(self.client, summary["ARN"])),
+            },
+        )
         config, etag = read["config"]
         return Distribution(summary, config, etag, read["tags"])
 

@@ -93,16 +93,11 @@ with contextlib.suppress(ImportError):  # AWSModule reports a missing botocore
     import botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import arn_to_be, read_in_parallel
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
-
-
-def group_arn(client, account_id: str, name: str) -> str:
-    """The log group's ARN (without the ``:*`` of DescribeLogGroups' ``arn``), in the client's partition and region."""
-    return f"arn:{client.meta.partition}:logs:{client.meta.region_name}:{account_id}:log-group:{name}"
 
 
 def describe(client, name: str) -> dict[str, Any] | None:
@@ -122,7 +117,7 @@ def read_group(module, client, name: str, account_id: str | None = None) -> dict
     """{name, arn, retention_days, tags} of the log group, None when it does not exist. With the
     account, the tags are read beside the group (by the ARN the group will have), else after it."""
     if account_id:
-        arn = group_arn(client, account_id, name)
+        arn = arn_to_be(client, "logs", account_id, f"log-group:{name}")  # without DescribeLogGroups' ":*"
         read = read_in_parallel(module, {"group": lambda: describe(client, name), "tags": lambda: tags_of(client, arn)})
         found, tags = read["group"], read["tags"]
     else:

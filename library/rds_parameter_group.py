@@ -94,7 +94,7 @@ except ImportError:
     botocore = None  # AWSModule reports the missing dependency
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import arn_to_be, early_read, read_in_parallel
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -176,11 +176,14 @@ def modify_parameters(client, module: AWSModule, changes: dict[str, str]) -> Non
         module.fail_json_aws(error, msg=f"Could not set the parameters of DB parameter group {module.params['name']}")
 
 
+def tags_by_arn(client, arn: str) -> dict[str, str]:
+    return boto3_tag_list_to_ansible_dict(client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"])
+
+
 def group_tags(client, module: AWSModule, arn: str) -> dict[str, str]:
     """The tags of the group (which exists) by its own ARN."""
     try:
-        tag_list = client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
-        return boto3_tag_list_to_ansible_dict(tag_list)
+        return tags_by_arn(client, arn)
     except CLIENT_ERRORS as error:
         module.fail_json_aws(error, msg=f"Could not list the tags of {arn}")
     return {}
@@ -195,24 +198,15 @@ def read_group(client, module: AWSModule, name: str) -> tuple[dict[str, Any] | N
         "parameters": lambda: user_parameters(client, module, name),
     }
     if module.params["account_id"]:
-        arn = f"arn:{client.meta.partition}:rds:{client.meta.region_name}:{module.params['account_id']}:pg:{name}"
-        reads["tags"] = lambda: early_tags(client, arn)
+        # AWS documents no error code of ListTagsForResource for a parameter group that does not
+        # exist: any error of this read only means "not read", and the group's answer decides.
+        arn = arn_to_be(client, "rds", module.params["account_id"], f"pg:{name}")
+        reads["tags"] = early_read(lambda: tags_by_arn(client, arn))
     found = read_in_parallel(module, reads)
     group = found["group"]
     if group is not None and found["parameters"] is None:  # made between the reads
         found["parameters"] = user_parameters(client, module, name)
     return group, found["parameters"] or {}, found.get("tags")
-
-
-def early_tags(client, arn: str) -> dict[str, str] | None:
-    """The tags by the ARN the group will have, or None (then read again by the group's own ARN):
-    AWS documents no error code of ListTagsForResource for a parameter group that does not exist, so
-    any error here only means "not read" and the group's answer decides."""
-    try:
-        tag_list = client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
-        return boto3_tag_list_to_ansible_dict(tag_list)
-    except CLIENT_ERRORS:
-        return None
 
 
 def sync_tags(client, module: AWSModule, arn: str, current: dict[str, str] | None) -> bool:

@@ -104,7 +104,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import early_read, read_in_parallel
 from ansible.module_utils.secret_values import batch_read_values, describe_errors
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -222,26 +222,22 @@ def early_reads(module: Any, client: Any, specs: list[dict[str, Any]]) -> dict[A
     then read again by its ARN (read_what_the_list_cannot_say), and a real error fails there."""
 
     def values(names: list[str]) -> dict[str, Any]:
-        try:
-            if len(names) == 1:
-                return {names[0]: client.get_secret_value(aws_retry=True, SecretId=names[0]).get("SecretString")}
-            found, _errors = batch_read_values(client, names)  # a secret in error is left out: MISSED
-            return found
-        except AWS_ERRORS:
-            return {}
+        if len(names) == 1:
+            return {names[0]: client.get_secret_value(aws_retry=True, SecretId=names[0]).get("SecretString")}
+        found, _errors = batch_read_values(client, names)  # a secret in error is left out: MISSED
+        return found
 
     def policy(name: str) -> Any:
-        try:
-            return client.get_resource_policy(aws_retry=True, SecretId=name).get("ResourcePolicy")
-        except AWS_ERRORS:
-            return MISSED
+        return client.get_resource_policy(aws_retry=True, SecretId=name).get("ResourcePolicy")
 
     reads: dict[Any, Any] = {}
     overwritten = [spec["name"] for spec in specs if spec["overwrite"]]
     if overwritten:
-        reads["values"] = lambda: values(overwritten)
+        reads["values"] = early_read(lambda: values(overwritten), missed={})
     if module.params.get("purge_resource_policy", True):
-        reads.update({("policy", spec["name"]): lambda name=spec["name"]: policy(name) for spec in specs})
+        reads.update(
+            {("policy", spec["name"]): early_read(lambda name=spec["name"]: policy(name), MISSED) for spec in specs}
+        )
     return reads
 
 

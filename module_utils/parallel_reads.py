@@ -51,6 +51,27 @@ def aws_read(module: Any, what: str, call: Callable[[], T]) -> Callable[[], T]:
     return read
 
 
+def early_read(call: Callable[[], T], missed: Any = None) -> Callable[[], Any]:
+    """``call`` as a read sent before the answer that tells whether it is needed: by a name, or by the
+    ARN the resource will have (``arn_to_be``), beside the read that finds the resource. An AWS error
+    only means "not read": it returns ``missed``, and the caller asks again (by the resource's own
+    name or ARN) where the answer matters, where an error fails the module as it would alone."""
+
+    def read() -> Any:
+        try:
+            return call()
+        except AWS_ERRORS:
+            return missed
+
+    return read
+
+
+def arn_to_be(client: Any, service: str, account_id: str, resource: str) -> str:
+    """The ARN a regional resource of the client's partition and region has in ``account_id``:
+    ``arn:<partition>:<service>:<region>:<account>:<resource>``."""
+    return f"arn:{client.meta.partition}:{service}:{client.meta.region_name}:{account_id}:{resource}"
+
+
 def read_in_parallel(module: Any, reads: Mapping[Any, Callable[[], Any]]) -> dict[Any, Any]:
     """``{name: read()}`` for every read, run side by side; see the module's docstring for failures."""
     if len(reads) <= 1:

@@ -49,7 +49,8 @@ description:
     the controller runs the play's first tasks. That worker reports nothing.
   - >-
     Tasks the controller finishes itself run in its own process, without a worker fork:
-    set_fact, assert, debug and fail, and tasks whose condition is false, through ansible-core's own
+    set_fact, assert, debug, fail, include_vars, validate_argument_spec, include_tasks and
+    include_role, and tasks whose condition is false, through ansible-core's own
     task executor and result queue (loops, until, async, timeout and mitogen_task_isolation=fork
     excepted). A task with a condition whose action needs a worker goes to one once its condition
     holds.

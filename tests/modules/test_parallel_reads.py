@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from tests.support import module as runner
@@ -17,7 +18,7 @@ from tests.support.in_flight import InFlight
 from tests.support.library_code import load_library_module
 
 load_library_module("ec2_subnet_zones")  # puts the repository's module_utils on ansible.module_utils
-from ansible.module_utils.parallel_reads import aws_read, read_in_parallel
+from ansible.module_utils.parallel_reads import arn_to_be, aws_read, early_read, read_in_parallel
 from botocore.exceptions import ClientError
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
@@ -103,3 +104,29 @@ def test_the_subnet_zones_module_sends_its_three_reads_together(aws, boto) -> No
     assert len(result["zones"]) == 2, result
     assert counts.requests == 3, counts.table()
     assert counts.max_in_flight == 3, counts.table()
+
+
+def test_an_early_read_that_fails_is_only_not_read() -> None:
+    """early_read: an AWS error returns `missed` (the caller asks again where the answer matters);
+    any other error is a bug and propagates."""
+    refused = ClientError({"Error": {"Code": "SomeUndocumentedCode", "Message": "no"}}, "ListTagsForResource")
+
+    def refuse() -> None:
+        raise refused
+
+    def broken() -> None:
+        raise KeyError("TagList")
+
+    assert early_read(lambda: {"Project": "mensetsu"})() == {"Project": "mensetsu"}
+    assert early_read(refuse)() is None
+    marker = object()
+    assert early_read(refuse, missed=marker)() is marker
+    with pytest.raises(KeyError):
+        early_read(broken)()
+
+
+def test_the_arn_to_be_is_the_client_s_partition_and_region() -> None:
+    client = boto3.client("rds", region_name="cn-north-1", aws_access_key_id="x", aws_secret_access_key="x")
+    assert arn_to_be(client, "rds", "123456789012", "pg:mensetsu-db") == (
+        "arn:aws-cn:rds:cn-north-1:123456789012:pg:mensetsu-db"
+    )
