@@ -332,20 +332,18 @@ def get_notifications(
             module.fail_json_aws(error, msg="Could not describe the budget's notifications")
     if not with_subscribers or not keys:
         return dict.fromkeys(keys)
-    # The first notification's subscribers alone: an endpoint without the call (an emulator) is asked
-    # once, not once per notification with its retries. Then the others', side by side.
-    first = get_subscribers(module, client, account_id, keys[0])
-    if first is None:
+    # Every notification's subscribers side by side: one round trip on AWS. An endpoint without the
+    # call (an emulator) answers each with an error, all in the same round trip, and one warning says so.
+    found = read_in_parallel(
+        module, {key: functools.partial(get_subscribers, module, client, account_id, key) for key in keys}
+    )
+    if any(subscribers is None for subscribers in found.values()):
         warn(
             module,
             "The endpoint does not implement DescribeSubscribersForNotification: "
             "the subscribers of existing notifications were not compared.",
         )
-        return dict.fromkeys(keys)
-    others = read_in_parallel(
-        module, {key: functools.partial(get_subscribers, module, client, account_id, key) for key in keys[1:]}
-    )
-    return {keys[0]: first, **others}
+    return found
 
 
 # --- wanted state --------------------------------------------------------------------------------

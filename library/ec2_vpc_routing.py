@@ -118,7 +118,13 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.ec2_state import differences, ec2_tags, tag_specifications, write_ec2_tags
+from ansible.module_utils.ec2_state import (
+    differences,
+    ec2_tags,
+    result_entry,
+    tag_specifications,
+    write_ec2_tags,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 GONE = {"deleting", "deleted", "rejected", "failed", "expired"}
@@ -216,12 +222,7 @@ class Routing:
         self.moved: set[str] = set()  # association ids this run replaced or removed
 
     def entry(self, resource: str, kind: str, diff: dict[str, Any], existed: bool, name: str) -> dict[str, Any]:
-        entry = {"resource": resource, "label": f"{resource} {name}", "drift_kind": kind, "changed": bool(diff)}
-        entry["action"] = "unchanged" if not diff else "updated" if existed else "created"
-        if diff:
-            entry["diff"] = diff
-        self.results.append(entry)
-        return entry
+        return result_entry(self.results, resource, kind, diff, existed, name)
 
     def internet_gateway(self, gateways: list[dict[str, Any]]) -> str:
         if len(gateways) > 1:

@@ -25,6 +25,19 @@ def differences(
     return {"before": {key: actual[key] for key in differ}, "after": {key: declared[key] for key in differ}}
 
 
+def result_entry(
+    results: list[dict[str, Any]], resource: str, kind: str, diff: dict[str, Any], existed: bool, name: str
+) -> dict[str, Any]:
+    """One resource's result of a module that manages several (appended to ``results``): its kind for
+    the drift report (``drift_kind``, a collection module's name), ``changed``, ``action`` and ``diff``."""
+    entry = {"resource": resource, "label": f"{resource} {name}", "drift_kind": kind, "changed": bool(diff)}
+    entry["action"] = "unchanged" if not diff else "updated" if existed else "created"
+    if diff:
+        entry["diff"] = diff
+    results.append(entry)
+    return entry
+
+
 def ec2_tags(resource: dict[str, Any] | None) -> dict[str, str]:
     """An EC2 Describe answer's Tags as a dict, without AWS's own aws:* tags (no caller can change them)."""
     return {t["Key"]: t["Value"] for t in (resource or {}).get("Tags") or [] if not t["Key"].startswith("aws:")}

@@ -418,12 +418,13 @@ def test_second_run_changes_nothing_and_writes_nothing(stack):
     assert writes(requests) == [], [str(r) for r in writes(requests)]
     unexpected = [line for line in warning_lines(second.output) if not line.startswith(tuple(EMULATOR_WARNINGS))]
     assert unexpected == [], unexpected
-    # The compute stage hands the collection modules ARNs, not names to look up again (issue 18): the
-    # instance profile is read once (iam_roles), the target group by its own module and the alarms'
-    # lookup, never by elb_application_lb for its listener's action.
+    # Nothing is looked up twice (issue 18): the instance profile is read once (iam_roles; ec2_instance
+    # gets its ARN), the target group once by library/elb_load_balancing (which also reads the load
+    # balancer and its listener once, the rules only after the listeners) and once by the alarms' lookup.
     calls = Counter(request.action for request in requests)
     assert calls["GetInstanceProfile"] == 1, calls
-    assert calls["DescribeTargetGroups"] == 3, calls
+    assert calls["DescribeTargetGroups"] == 2, calls
+    assert (calls["DescribeLoadBalancers"], calls["DescribeListeners"], calls["DescribeRules"]) == (2, 1, 1), calls
 
 
 def test_check_run_on_the_converged_stack_changes_nothing_and_writes_nothing(stack):

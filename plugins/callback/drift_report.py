@@ -316,13 +316,14 @@ _BUCKET = Kind(
     "arn:{partition}:s3:::{id}",
     "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
 )
-_TARGET_GROUP = Kind(
-    "AWS::ElasticLoadBalancingV2::TargetGroup",
-    ("@name",),
-    ("@name",),
-    ("target_group_arn",),
-    "",
-    _EC2 + "TargetGroup:targetGroupArn={arn}",
+_HOSTED_ZONE = Kind(
+    "AWS::Route53::HostedZone",
+    ("zone_id",),
+    ("name", "@zone"),
+    (),
+    "arn:{partition}:route53:::hostedzone/{id}",
+    _ZONE.replace("{zone}", "{id}"),
+    True,
 )
 _SECRET_CONSOLE = "https://{region}.console.aws.amazon.com/secretsmanager/secret?name={name}&region={region}"
 
@@ -530,15 +531,9 @@ KINDS: dict[str, Kind] = {
     ),
     # A removal's (roles/aws_storage/tasks/absent.yml): never in a drift run, but a bucket if it were.
     "s3_bucket_empty": _BUCKET,
-    "route53_zone": Kind(
-        "AWS::Route53::HostedZone",
-        ("zone_id",),
-        ("name", "@zone"),
-        (),
-        "arn:{partition}:route53:::hostedzone/{id}",
-        _ZONE.replace("{zone}", "{id}"),
-        True,
-    ),
+    "route53_zone": _HOSTED_ZONE,
+    # library/route53_public_zone: the roles' zone (route53_zone stays for its removal).
+    "route53_public_zone": _HOSTED_ZONE,
     "route53": Kind("AWS::Route53::RecordSet", ("@record+ +@type",), ("@record",), (), "", _ZONE, True),
     # library/route53_records: one result per record in `results`, each with its name (no final
     # dot, `*` unescaped), type and zone.
@@ -587,16 +582,23 @@ KINDS: dict[str, Kind] = {
         _CLOUDFRONT + "policies/responseHeaders/{id}",
         True,
     ),
+    # library/elb_load_balancing's results name their kind (drift_kind) and resource (*_name).
     "elb_application_lb": Kind(
         "AWS::ElasticLoadBalancingV2::LoadBalancer",
-        ("@name",),
-        ("@name",),
+        ("load_balancer_name", "@name"),
+        ("load_balancer_name", "@name"),
         ("load_balancer_arn",),
         "",
         _EC2 + "LoadBalancer:loadBalancerArn={arn}",
     ),
-    "elb_target_group": _TARGET_GROUP,
-    "aws_drift_target_group": _TARGET_GROUP,
+    "elb_target_group": Kind(
+        "AWS::ElasticLoadBalancingV2::TargetGroup",
+        ("target_group_name", "@name"),
+        ("target_group_name", "@name"),
+        ("target_group_arn",),
+        "",
+        _EC2 + "TargetGroup:targetGroupArn={arn}",
+    ),
     "sns_topic": Kind(
         "AWS::SNS::Topic",
         ("@name", "sns_topic.name"),
@@ -694,10 +696,12 @@ KINDS: dict[str, Kind] = {
 
 # A module that manages several kinds of resource names each result's kind (its `drift_kind`, a
 # KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint;
-# library/iam_roles' roles, inline policies and instance profiles.
+# library/iam_roles' roles, inline policies and instance profiles; library/elb_load_balancing's
+# target group and load balancer.
 KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
     "ec2_vpc_routing": ("ec2_vpc_igw", "ec2_vpc_route_table", "ec2_vpc_endpoint"),
     "iam_roles": ("iam_role", "iam_policy", "iam_instance_profile"),
+    "elb_load_balancing": ("elb_target_group", "elb_application_lb"),
 }
 
 
@@ -796,45 +800,11 @@ def host_identity(host: str, item: dict[str, Any], task: str) -> dict[str, Any]:
 
 
 def index_result(action: str, result: dict[str, Any], index: dict[str, Any]) -> None:
-    """Remember ARNs and ids that read-only tasks returned (an ALB's ARN, a zone's id), for the
-    modules whose check mode does not return them."""
+    """Remember ids that tasks returned (a zone's id), for the results that name a resource by
+    another's (a record by its zone)."""
     key = module_key(action)
-    if key == "elb_application_lb_info":
-        for balancer in result.get("load_balancers") or []:
-            if isinstance(balancer, dict) and balancer.get("load_balancer_name"):
-                index[f"listeners|{balancer['load_balancer_name']}"] = balancer.get("listeners") or []
-                index[f"AWS::ElasticLoadBalancingV2::LoadBalancer|{balancer['load_balancer_name']}"] = balancer.get(
-                    "load_balancer_arn"
-                )
-    elif key == "route53_zone" and result.get("zone_id"):
+    if key in ("route53_zone", "route53_public_zone") and result.get("zone_id"):
         index[f"AWS::Route53::HostedZone|{str(result.get('name', '')).rstrip('.')}"] = result["zone_id"]
-
-
-def listener_items(arguments: dict[str, Any], listeners: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """elb_application_lb's check mode says only that something differs: its declared listeners
-    against those elb_application_lb_info read in the same run, by port (protocol, TLS policy,
-    certificate)."""
-    actual = {int(item.get("port", 0)): item for item in listeners if isinstance(item, dict)}
-    items = []
-    for declared in arguments.get("listeners") or []:
-        port = int(declared.get("Port", 0))
-        have = actual.get(port)
-        if have is None:
-            items.append({"attribute": f"listener {port}", "declared": "present", "actual": "absent"})
-            continue
-        certificates = [c.get("CertificateArn") for c in declared.get("Certificates") or [] if isinstance(c, dict)]
-        have_certificates = [c.get("certificate_arn") for c in have.get("certificates") or [] if isinstance(c, dict)]
-        pairs = (
-            ("protocol", declared.get("Protocol"), have.get("protocol")),
-            ("ssl_policy", declared.get("SslPolicy"), have.get("ssl_policy")),
-            ("certificates", certificates or None, have_certificates),
-        )
-        items += [
-            {"attribute": f"listener {port}.{name}", "declared": want, "actual": got}
-            for name, want, got in pairs
-            if want is not None and canonical(want) != canonical(got)
-        ]
-    return items
 
 
 def describe(identity: dict[str, Any]) -> str:
@@ -1205,15 +1175,14 @@ class CallbackModule(CallbackBase):
             entry = {"task": managed_by, "host": host, "stage": stage, **item}
             if entry.get("secret"):
                 entry["note"] = "a secret or a no_log setting differs; its values are never reported"
-            # Named when the report is written: a later read-only task may have returned the ARN
-            # (the load balancer's is read after its check-mode task). A read-only drift module may
-            # name the resource of each difference itself (aws_drift_secrets).
+            # Named when the report is written: a later task may have returned an id the name needs
+            # (a record's zone). A read-only drift module may name the resource of each difference
+            # itself (aws_drift_secrets).
             self.pending.append((entry, action, {**item_result, **item}))
             self.items.append(entry)
 
     def name_resources(self) -> None:
         """Give every item its resource's identity, category and severity."""
-        self.explain_listeners()
         for entry, action, result in self.pending:
             found = aws_identity(action, result, self.context, self.index)
             if found is None and entry["host"] != "localhost":
@@ -1223,20 +1192,6 @@ class CallbackModule(CallbackBase):
             category, severity = classify(found, entry)
             entry.update(resource=describe(found), identity=found, category=category, severity=severity)
         self.pending = []
-
-    def explain_listeners(self) -> None:
-        """Replace the load balancer's "changed, no attribute" item by its listeners' differences."""
-        for position, (entry, action, result) in enumerate(list(self.pending)):
-            arguments = (result.get("invocation") or {}).get("module_args") or {}
-            listeners = self.index.get(f"listeners|{arguments.get('name')}")
-            if module_key(action) != "elb_application_lb" or entry.get("declared") != NO_DIFF or not listeners:
-                continue
-            found = listener_items(arguments, listeners)
-            if found:
-                entry.update(found[0])
-                extra = [{**entry, **item} for item in found[1:]]
-                self.items[self.items.index(entry) + 1 : self.items.index(entry) + 1] = extra
-                self.pending[position + 1 : position + 1] = [(item, action, result) for item in extra]
 
     def _unknown(self, managed_by: str) -> dict[str, Any]:
         """A module without an entry in KINDS: named by its task (add the module to KINDS)."""

@@ -144,24 +144,33 @@ def test_drift_secrets_are_described_together(aws, boto) -> None:
     assert (counts.requests, counts.max_in_flight) == (4, 4), counts.table()
 
 
-def test_drift_target_group_reads_attributes_targets_and_tags_together(aws, boto) -> None:
-    vpc = boto("ec2").create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
-    boto("elbv2").create_target_group(
-        Name="mensetsu-test-side",
-        Protocol="HTTP",
-        Port=8000,
-        VpcId=vpc,
-        TargetType="instance",
-        Tags=[{"Key": key, "Value": value} for key, value in TAGS.items()],
-    )
-    result, counts = no_op(
-        aws,
-        "aws_drift_target_group",
-        {"name": "mensetsu-test-side", "port": 8000, "deregistration_delay_timeout": 300, "targets": [], "tags": TAGS},
-    )
-    assert result["differences"] == [], result
-    # DescribeTargetGroups, then its attributes, targets and tags side by side.
-    assert (counts.requests, counts.max_in_flight) == (4, 3), counts.table()
+def test_load_balancer_and_target_group_are_read_in_three_round_trips(aws, boto) -> None:
+    ec2 = boto("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"ap-northeast-1{zone}")["Subnet"][
+            "SubnetId"
+        ]
+        for n, zone in ((1, "a"), (2, "c"))
+    ]
+    group = ec2.create_security_group(GroupName="side-alb", Description="side", VpcId=vpc)["GroupId"]
+    certificate = boto("acm").request_certificate(DomainName="side.example.com", ValidationMethod="DNS")
+    args = {
+        "name": "mensetsu-test-side",
+        "subnets": subnets,
+        "security_groups": [group],
+        "listeners": [{"protocol": "HTTPS", "port": 443, "certificate_arn": certificate["CertificateArn"]}],
+        "target_group": {"name": "mensetsu-test-side", "protocol": "HTTP", "port": 8000, "vpc_id": vpc},
+        "tags": TAGS,
+    }
+    assert module.run_module("elb_load_balancing", args)["changed"] is True
+    result, counts = no_op(aws, "elb_load_balancing", args, check=True)
+    assert result["changed"] is False and result["dns_name"], result["diff"]
+    # The balancer and the group by name side by side; then the balancer's attributes and listeners,
+    # the group's attributes and targets and both resources' tags (one DescribeTags) side by side;
+    # then the listener's rules.
+    assert counts.operations["elasticloadbalancing:DescribeTags"] == 1, counts.table()
+    assert (counts.requests, counts.max_in_flight) == (8, 5), counts.table()
 
 
 def test_rds_parameter_group_reads_its_tags_again_when_the_early_read_fails(aws, boto) -> None:
