@@ -76,7 +76,7 @@ options:
     default: true
   purge_rules:
     description:
-      - Whether a declared listener's rules (besides its default action) are deleted: the listeners
+      - Whether a declared listener's rules (besides its default action) are deleted. The listeners
         declare none, so any rule is someone else's (a path routed elsewhere).
     type: bool
     default: true

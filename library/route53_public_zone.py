@@ -17,7 +17,7 @@ description:
     changes nothing (the zone, its DNSSEC status twice, its tags twice) and does not return the name
     servers, which the roles need to check the zone's delegation (a seventh request, through
     M(amazon.aws.route53_info)).
-  - Two public zones with the domain's name (Route 53 allows it) stop the module with their ids: which
+  - Two public zones with the domain's name (Route 53 allows it) stop the module with their ids. Which
     one the domain is delegated to is the operator's choice (give it as the role's C(hosted_zone_id)).
   - Tags are exactly the declared ones. The comment is compared when given. Check mode sends no write.
   - Removal stays with M(amazon.aws.route53_zone) (C(state=absent)).
