@@ -85,13 +85,7 @@ CONTEXT_FACT = "drift_report_context"  # {account, partition, region}: set by dr
 HIDDEN = "(hidden: no_log)"
 NO_DIFF = "(the module reports a change but not which attribute)"
 NO_LOG_VALUE = "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-MAX_TEXT = 4000
-# Check-mode answers that say nothing about the actual state: (module, msg) -> why it is ignored.
-# amazon.aws.ec2_key can compare key material only by importing it, so its check mode reports
-# every existing key as "updated"; a missing key ("key pair created") is still reported.
-UNTRUSTED_CHECK_MODE = {
-    ("amazon.aws.ec2_key", "key pair updated"): "ec2_key cannot compare key material without writing",
-}  # longest text value kept in a report (file contents are cut after it)
+MAX_TEXT = 4000  # longest text value kept in a report (file contents are cut after it)
 
 
 def flatten(value: Any, path: str = "") -> dict[str, Any]:
@@ -316,6 +310,7 @@ _BUCKET = Kind(
     "arn:{partition}:s3:::{id}",
     "https://s3.console.aws.amazon.com/s3/buckets/{id}?region={region}",
 )
+_KEY_PAIR = Kind("AWS::EC2::KeyPair", ("key.id", "@name"), ("@name",), (), "", _EC2 + "KeyPairs:keyName={name}")
 _HOSTED_ZONE = Kind(
     "AWS::Route53::HostedZone",
     ("zone_id",),
@@ -411,7 +406,9 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ec2:{region}:{account}:instance/{id}",
         _EC2 + "InstanceDetails:instanceId={id}",
     ),
-    "ec2_key": Kind("AWS::EC2::KeyPair", ("key.id", "@name"), ("@name",), (), "", _EC2 + "KeyPairs:keyName={name}"),
+    "ec2_key": _KEY_PAIR,
+    # library/ec2_key_pair: the roles' key pair (ec2_key stays for its removal).
+    "ec2_key_pair": _KEY_PAIR,
     # The instance profile that carries the role (aws_iam keeps the role in it: an interrupted run
     # can leave it empty). IAM is global; the profile has no console page of its own.
     "iam_instance_profile": Kind(
@@ -487,10 +484,11 @@ KINDS: dict[str, Kind] = {
     ),
     # library/secretsmanager_secrets: always no_log (values); named by aws_drift_secrets in a drift run.
     "secretsmanager_secrets": Kind("AWS::SecretsManager::Secret", ("name",), ("name",), ("arn",), "", _SECRET_CONSOLE),
+    # library/data_subnet_groups' results name their kind (drift_kind) and group (subnet_group.name).
     "rds_subnet_group": Kind(
         "AWS::RDS::DBSubnetGroup",
-        ("@name",),
-        ("@name",),
+        ("subnet_group.name", "@name"),
+        ("subnet_group.name", "@name"),
         ("subnet_group.db_subnet_group_arn",),
         "arn:{partition}:rds:{region}:{account}:subgrp:{id}",
         "https://{region}.console.aws.amazon.com/rds/home?region={region}#db-subnet-group:id={id}",
@@ -505,8 +503,8 @@ KINDS: dict[str, Kind] = {
     ),
     "elasticache_subnet_group": Kind(
         "AWS::ElastiCache::SubnetGroup",
-        ("@name",),
-        ("@name",),
+        ("cache_subnet_group.name", "@name"),
+        ("cache_subnet_group.name", "@name"),
         ("cache_subnet_group.arn",),
         "arn:{partition}:elasticache:{region}:{account}:subnetgroup:{id}",
         "https://{region}.console.aws.amazon.com/elasticache/home?region={region}#/subnet-groups/{id}",
@@ -697,11 +695,14 @@ KINDS: dict[str, Kind] = {
 # A module that manages several kinds of resource names each result's kind (its `drift_kind`, a
 # KINDS key): library/ec2_vpc_routing's internet gateway, route tables and gateway endpoint;
 # library/iam_roles' roles, inline policies and instance profiles; library/elb_load_balancing's
-# target group and load balancer.
+# target group and load balancer; library/data_subnet_groups' RDS and ElastiCache subnet groups;
+# library/ec2_app_hosts' instances.
 KINDS_BY_RESULT: dict[str, tuple[str, ...]] = {
     "ec2_vpc_routing": ("ec2_vpc_igw", "ec2_vpc_route_table", "ec2_vpc_endpoint"),
     "iam_roles": ("iam_role", "iam_policy", "iam_instance_profile"),
     "elb_load_balancing": ("elb_target_group", "elb_application_lb"),
+    "data_subnet_groups": ("rds_subnet_group", "elasticache_subnet_group"),
+    "ec2_app_hosts": ("ec2_instance",),
 }
 
 
@@ -1160,8 +1161,6 @@ class CallbackModule(CallbackBase):
         if isinstance(task, Handler):
             return  # a consequence of a difference already reported (a restart after a file's change)
         action = getattr(task, "resolved_action", None) or task.action
-        if (action, item_result.get("msg")) in UNTRUSTED_CHECK_MODE:
-            return
         label = item_result.get("_ansible_item_label")
         if label is None and index is not None:
             # A module's own results (library/ec2_security_groups, ec2_vpc_routing) may name themselves.
