@@ -135,7 +135,8 @@ class SubnetGroups:
 
             reads["rds"] = aws_read(self.module, f"DB subnet group {name}", rds_group)
             if params["account_id"]:
-                arn = arn_to_be(self.rds, "rds", params["account_id"], f"subgrp:{name}")
+                # RDS keeps a subnet group's name in lower case, in its ARN too.
+                arn = arn_to_be(self.rds, "rds", params["account_id"], f"subgrp:{name.lower()}")
                 reads["rds_tags"] = early_read(lambda: rds_tags(self.rds, arn))
         if params["elasticache"]:
             cache_name = params["elasticache"]["name"]

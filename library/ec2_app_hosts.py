@@ -313,6 +313,12 @@ class AppHosts:
         if "tags" in after:
             write_ec2_tags(ec2, instance_id, declared["tags"], actual["tags"])
         if "security_groups" in after:
+            if len(instance.get("NetworkInterfaces") or []) > 1:
+                # ModifyInstanceAttribute sets the groups of a single-interface instance only.
+                self.module.fail_json(
+                    msg=f"{instance_id} has several network interfaces: set its groups on the primary one "
+                    f"({', '.join(self.params['security_groups'])}) by hand or relaunch it"
+                )
             ec2.modify_instance_attribute(aws_retry=True, InstanceId=instance_id, Groups=self.params["security_groups"])
         if "metadata_options" in after:
             changed = {

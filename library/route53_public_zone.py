@@ -175,13 +175,14 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
                 {"Key": key, "Value": value} for key, value in sorted(tags.items()) if actual["tags"].get(key) != value
             ]
             remove = sorted(key for key in actual["tags"] if key not in tags)
-            if add or remove:
+            # ChangeTagsForResource takes at most 10 tags to add and 10 keys to remove a call.
+            for start in range(0, max(len(add), len(remove)), 10):
                 client.change_tags_for_resource(
                     aws_retry=True,
                     ResourceType="hostedzone",
                     ResourceId=zone_id,
-                    **({"AddTags": add} if add else {}),
-                    **({"RemoveTagKeys": remove} if remove else {}),
+                    **({"AddTags": add[start : start + 10]} if add[start : start + 10] else {}),
+                    **({"RemoveTagKeys": remove[start : start + 10]} if remove[start : start + 10] else {}),
                 )
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to converge hosted zone {name}")

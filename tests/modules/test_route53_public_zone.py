@@ -102,3 +102,14 @@ def test_a_private_zone_of_the_name_is_not_it_and_two_public_ones_stop_the_modul
     ):
         converge(route53, params())
     assert writes(requests) == [] and first
+
+
+def test_more_than_ten_tags_go_in_calls_of_ten(aws, route53) -> None:
+    """AWS's ChangeTagsForResource takes at most 10 tags a call (moto takes more)."""
+    many = {f"Key{number:02d}": str(number) for number in range(12)}
+    with aws.recording_requests() as requests:
+        zone_id = converge(route53, params(tags=many))["zone_id"]
+    tagging = [r for r in writes(requests) if r.url.endswith(f"/tags/hostedzone/{zone_id}")]
+    assert len(tagging) == 2, [str(r) for r in writes(requests)]
+    tags = route53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone_id)["ResourceTagSet"]["Tags"]
+    assert {tag["Key"]: tag["Value"] for tag in tags} == many
