@@ -98,10 +98,12 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.ec2_state import differences, result_entry
+from ansible.module_utils.ec2_state import differences, result_entry, results_diff
 from ansible.module_utils.parallel_reads import arn_to_be, aws_read, early_read, read_in_parallel
+from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 
 def subnet_ids(group: dict[str, Any]) -> list[str]:
@@ -195,16 +197,18 @@ class SubnetGroups:
                         SubnetIds=spec["subnets"],
                     )["DBSubnetGroup"]
                 if "tags" in diff["after"]:
-                    extra = sorted(key for key in actual["tags"] if key not in declared["tags"])
-                    changed = [tag for tag in tag_list if actual["tags"].get(tag["Key"]) != tag["Value"]]
-                    if extra:
-                        self.rds.remove_tags_from_resource(
-                            aws_retry=True, ResourceName=group["DBSubnetGroupArn"], TagKeys=extra
-                        )
-                    if changed:
+                    arn = group["DBSubnetGroupArn"]
+
+                    def add(tags: dict[str, str]) -> None:
                         self.rds.add_tags_to_resource(
-                            aws_retry=True, ResourceName=group["DBSubnetGroupArn"], Tags=changed
+                            aws_retry=True, ResourceName=arn, Tags=ansible_dict_to_boto3_tag_list(tags)
                         )
+
+                    def remove(keys: list[str]) -> None:
+                        self.rds.remove_tags_from_resource(aws_retry=True, ResourceName=arn, TagKeys=keys)
+
+                    changes = plan_tag_changes(actual["tags"], declared["tags"], purge_tags=True)
+                    apply_tag_changes(changes, False, add, remove)
         now = declared if diff and self.write else (actual or declared)
         entry["subnet_group"] = {
             "name": spec["name"],
@@ -258,10 +262,7 @@ def converge(module: Any, rds: Any, elasticache: Any) -> dict[str, Any]:
     return {
         "changed": bool(changed),
         "results": groups.results,
-        "diff": {
-            "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
-            "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
-        },
+        "diff": results_diff(groups.results),
     }
 
 

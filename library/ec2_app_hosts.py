@@ -157,7 +157,14 @@ except ImportError:
 
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.ec2_state import differences, ec2_tags, result_entry, tag_specifications, write_ec2_tags
+from ansible.module_utils.ec2_state import (
+    differences,
+    ec2_tags,
+    result_entry,
+    results_diff,
+    tag_specifications,
+    write_ec2_tags,
+)
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 PROFILE_DELAY = 10  # seconds before RunInstances is asked again for a new instance profile
@@ -410,10 +417,7 @@ def converge(module: Any, ec2: Any, ssm: Any) -> dict[str, Any]:
         "instances": [instance for entry in hosts.results for instance in entry["instances"]],
         "instance_ids": ids,
         "results": hosts.results,
-        "diff": {
-            "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
-            "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
-        },
+        "diff": results_diff(hosts.results),
     }
 
 

@@ -221,10 +221,12 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.ec2_state import differences, result_entry
+from ansible.module_utils.ec2_state import differences, result_entry, results_diff
 from ansible.module_utils.parallel_reads import aws_read, read_in_parallel
+from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 PLANNED_GROUP = "(the target group check mode would create)"
 # Settings AWS fixes when it creates the resource: a difference stops a converge before any write.
@@ -518,13 +520,15 @@ class LoadBalancing:
             self.client.deregister_targets(aws_retry=True, TargetGroupArn=arn, Targets=as_targets(extra))
 
     def sync_tags(self, arn: str, actual: dict[str, str]) -> None:
-        changed = {key: value for key, value in self.tags.items() if actual.get(key) != value}
-        if changed:
-            tags = [{"Key": key, "Value": value} for key, value in sorted(changed.items())]
-            self.client.add_tags(aws_retry=True, ResourceArns=[arn], Tags=tags)
-        extra = sorted(key for key in actual if key not in self.tags)
-        if extra:
-            self.client.remove_tags(aws_retry=True, ResourceArns=[arn], TagKeys=extra)
+        """The resource's tags made exactly the declared ones (module_utils/tag_sync decides what to send)."""
+
+        def add(tags: dict[str, str]) -> None:
+            self.client.add_tags(aws_retry=True, ResourceArns=[arn], Tags=ansible_dict_to_boto3_tag_list(tags))
+
+        def remove(keys: list[str]) -> None:
+            self.client.remove_tags(aws_retry=True, ResourceArns=[arn], TagKeys=keys)
+
+        apply_tag_changes(plan_tag_changes(actual, self.tags, purge_tags=True), False, add, remove)
 
     def converge_balancer(
         self, balancer: dict[str, Any] | None, read: dict[str, Any], group_arn: str
@@ -654,10 +658,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
         "target_group_name": module.params["target_group"]["name"],
         "listeners": listeners,
         "results": balancing.results,
-        "diff": {
-            "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
-            "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
-        },
+        "diff": results_diff(balancing.results),
     }
 
 

@@ -147,7 +147,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.ec2_state import differences
+from ansible.module_utils.ec2_state import differences, results_diff
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.policy import compare_policies
@@ -496,10 +496,7 @@ def main() -> None:
     module.exit_json(
         changed=bool(changed),
         results=results,
-        diff={
-            "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
-            "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
-        },
+        diff=results_diff(results),
     )
 
 

@@ -154,6 +154,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.ec2_state import results_diff
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 # AWS's limit per ChangeResourceRecordSets request (and the records of a page it lists).
@@ -444,11 +445,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
         outcome["hosted_zone_id"] = zone_id
     if changes and not module.check_mode and zone_id:
         outcome["change_id"] = write(module, client, zone_id, changes)
-    changed = [entry for entry in results if entry["changed"]]
-    outcome["diff"] = {
-        "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
-        "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
-    }
+    outcome["diff"] = results_diff(results)
     return outcome
 
 

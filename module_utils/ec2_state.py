@@ -38,6 +38,15 @@ def result_entry(
     return entry
 
 
+def results_diff(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The module's whole diff: each changed result's before and after under its label."""
+    changed = [entry for entry in results if entry["changed"]]
+    return {
+        "before": {entry["label"]: entry["diff"]["before"] for entry in changed},
+        "after": {entry["label"]: entry["diff"]["after"] for entry in changed},
+    }
+
+
 def ec2_tags(resource: dict[str, Any] | None) -> dict[str, str]:
     """An EC2 Describe answer's Tags as a dict, without AWS's own aws:* tags (no caller can change them)."""
     return {t["Key"]: t["Value"] for t in (resource or {}).get("Tags") or [] if not t["Key"].startswith("aws:")}
