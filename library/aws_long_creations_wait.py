@@ -17,6 +17,7 @@ description:
     since an operator stopped it and it keeps its endpoint) and C(Deployed) for the distribution. A
     status that can no longer become ready (C(failed), C(incompatible-parameters), C(create-failed),
     C(deleting)...) fails at once, naming the resource and its status.
+  - A resource whose O(known_statuses) entry is already ready is taken as ready without a request.
   - A resource AWS does not list yet (its Describe call is eventually consistent right after the
     creation) is waited for like one still being created.
   - It reads only. In check mode it looks once and does not wait.
@@ -43,6 +44,15 @@ options:
     description: Seconds between the first two looks; the interval then grows to at most 30 s.
     type: int
     default: 5
+  known_statuses:
+    description:
+      - The status each resource had when the task that creates it last read it, by kind
+        (C(db_instance), C(replication_group), C(distribution)). A resource whose known status is a
+        ready one is not read again (its answer is then {}), so a run that changed neither costs no
+        request here; leave a resource out when its task changed it, since AWS may report the old
+        status for a moment after a modification.
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -61,17 +71,19 @@ RETURN = r"""
 db_instance:
   description:
     - The RDS instance as DescribeDBInstances answers it, snake_cased (its endpoint in C(endpoint.address)).
-    - "{} when none was given."
+    - "{} when none was given, or when O(known_statuses) said it was ready."
   returned: always
   type: dict
 replication_group:
   description:
     - The replication group as DescribeReplicationGroups answers it, snake_cased, with C(primary_endpoint).
-    - "{} when none was given."
+    - "{} when none was given, or when O(known_statuses) said it was ready."
   returned: always
   type: dict
 distribution:
-  description: The distribution's C(id), C(arn), C(domain_name) and C(status); {} when none was given.
+  description:
+    - The distribution's C(id), C(arn), C(domain_name) and C(status).
+    - "{} when none was given, or when O(known_statuses) said it was ready."
   returned: always
   type: dict
 waited:
@@ -231,6 +243,7 @@ def main() -> None:
         distribution_id=dict(type="str", default=""),
         timeout=dict(type="int", default=7200),
         poll_interval=dict(type="int", default=5),
+        known_statuses=dict(type="dict", default={}),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -240,7 +253,7 @@ def main() -> None:
     waits: dict[str, tuple[str, Any]] = {}  # kind -> (name, fetch)
     for kind_name, kind in KINDS.items():
         name = params[kind.option]
-        if not name:
+        if not name or params["known_statuses"].get(kind_name) in kind.ready:
             continue
         extra = {"region": "us-east-1"} if kind.service == "cloudfront" else {}
         client = module.client(kind.service, retry_decorator=retry, **extra)

@@ -13,6 +13,9 @@ description:
     requests to a private origin such as an S3 bucket.
   - The OAC is identified by its O(name), which AWS keeps unique in an account.
   - A parameter the task does not set leaves that attribute alone on an existing OAC.
+  - The OAC is read from ListOriginAccessControls, whose summaries hold its whole configuration; its
+    version (ETag) is asked for only before an update or a delete, so an OAC that matches costs one
+    request.
   - No module of amazon.aws or community.aws creates an OAC (they manage the older origin access identities).
 author:
   - mensetsu platform team (!UNKNOWN)
@@ -78,8 +81,8 @@ id:
   type: str
   sample: E2QWRUHAPOMQZL
 etag:
-  description: The current version of the OAC (what an update or a delete must match).
-  returned: when the OAC exists
+  description: The OAC's version after the write (what the next update or delete must match).
+  returned: when the module created, updated or deleted the OAC
   type: str
   sample: E2QWRUHAPOMQZL
 origin_access_control_config:
@@ -145,8 +148,9 @@ def comparable(config: dict[str, Any] | None) -> dict[str, Any]:
     return {key: (config or {}).get(key, "" if key == "Description" else None) for key in CONFIG_KEYS}
 
 
-def get_control(module: AWSModule, client: Any) -> tuple[str, dict[str, Any], str] | None:
-    """(id, config, etag) of the OAC called `name`, or None."""
+def get_control(module: AWSModule, client: Any) -> tuple[str, dict[str, Any]] | None:
+    """(id, config) of the OAC called `name`, or None: the list's summary holds every key of the
+    configuration (CONFIG_KEYS), so no GetOriginAccessControl is needed to compare."""
     name = module.params["name"]
     try:
         found = find_origin_access_controls(client, name)
@@ -155,11 +159,18 @@ def get_control(module: AWSModule, client: Any) -> tuple[str, dict[str, Any], st
         if len(found) > 1:
             ids = ", ".join(item["Id"] for item in found)
             module.fail_json(msg=f"Several origin access controls are called {name!r} ({ids}); remove all but one")
-        control_id = found[0]["Id"]
-        response = client.get_origin_access_control(Id=control_id, aws_retry=True)
     except AWS_ERRORS as e:
         module.fail_json_aws(e, msg=f"Failed to read origin access control {name!r}")
-    return control_id, response["OriginAccessControl"]["OriginAccessControlConfig"], response["ETag"]
+    return found[0]["Id"], {key: found[0][key] for key in CONFIG_KEYS if key in found[0]}
+
+
+def current_etag(module: AWSModule, client: Any, control_id: str) -> str:
+    """The OAC's version, which an update or a delete must match."""
+    try:
+        return client.get_origin_access_control(Id=control_id, aws_retry=True)["ETag"]
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to read origin access control {control_id}")
+    return ""
 
 
 def ensure_present(module: AWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
@@ -168,13 +179,16 @@ def ensure_present(module: AWSModule, client: Any, existing: tuple | None) -> di
     before = comparable(current) if current else {}
     after = comparable(desired)
     if existing and before == after:
-        return result(False, existing[0], existing[2], current, before, after)
+        return result(False, existing[0], None, current, before, after)
     if module.check_mode:
-        return result(True, existing[0] if existing else "", existing[2] if existing else "", desired, before, after)
+        return result(True, existing[0] if existing else "", None, desired, before, after)
     try:
         if existing:
             response = client.update_origin_access_control(
-                Id=existing[0], IfMatch=existing[2], OriginAccessControlConfig=desired, aws_retry=True
+                Id=existing[0],
+                IfMatch=current_etag(module, client, existing[0]),
+                OriginAccessControlConfig=desired,
+                aws_retry=True,
             )
         else:
             response = client.create_origin_access_control(OriginAccessControlConfig=desired, aws_retry=True)
@@ -187,23 +201,26 @@ def ensure_present(module: AWSModule, client: Any, existing: tuple | None) -> di
 def ensure_absent(module: AWSModule, client: Any, existing: tuple | None) -> dict[str, Any]:
     if not existing:
         return {"changed": False, "diff": {"before": {}, "after": {}}}
-    control_id, config, etag = existing
+    control_id, config = existing
     diff = {"before": comparable(config), "after": {}}
-    if not module.check_mode:
-        try:
-            client.delete_origin_access_control(Id=control_id, IfMatch=etag, aws_retry=True)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to delete origin access control {control_id}")
+    if module.check_mode:
+        return {"changed": True, "id": control_id, "diff": diff}
+    etag = current_etag(module, client, control_id)
+    try:
+        client.delete_origin_access_control(Id=control_id, IfMatch=etag, aws_retry=True)
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to delete origin access control {control_id}")
     return {"changed": True, "id": control_id, "etag": etag, "diff": diff}
 
 
 def result(
-    changed: bool, control_id: str, etag: str, config: dict[str, Any], before: dict, after: dict
+    changed: bool, control_id: str, etag: str | None, config: dict[str, Any], before: dict, after: dict
 ) -> dict[str, Any]:
+    written = {} if etag is None else {"etag": etag}
     return {
         "changed": changed,
         "id": control_id,
-        "etag": etag,
+        **written,
         "origin_access_control_config": camel_dict_to_snake_dict(comparable(config)),
         "diff": {"before": before, "after": after},
     }

@@ -16,6 +16,7 @@ description:
     and reads what the alarms do not need (listeners, rules, attributes, tags, every cluster).
   - A resource that does not exist (yet) is returned empty, not an error; its alarms wait for
     it. It changes nothing.
+  - What O(known) gives is not read.
 author:
   - mensetsu platform team (!UNKNOWN)
 options:
@@ -48,6 +49,15 @@ options:
     description: The SNS topic whose existence is returned; empty looks up none.
     type: str
     default: ""
+  known:
+    description:
+      - What the run already found, by the name of the result it stands for (C(load_balancer_arn),
+        C(target_group_arn), C(instance_ids), C(db_instance_identifier), C(cache_cluster_ids),
+        C(topic_exists)). Each one given is returned as given (lists sorted) and not read, so a
+        playbook whose earlier roles created or read these resources sends no request for them.
+      - An empty value is an answer too (the resource does not exist).
+    type: dict
+    default: {}
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -184,31 +194,10 @@ def main() -> None:
         db_instance_identifier=dict(type="str", default=""),
         cache_replication_group_id=dict(type="str", default=""),
         topic_arn=dict(type="str", default=""),
+        known=dict(type="dict", default={}),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    retry = AWSRetry.jittered_backoff(retries=10)
-    # Clients are made one after another (a boto3 session is not thread-safe); their calls then
-    # run side by side (a client is).
-    reads: dict[str, Any] = {}
-    if params["load_balancer_name"] or params["target_group_name"]:
-        elbv2 = module.client("elbv2", retry_decorator=retry)
-        if params["load_balancer_name"]:
-            reads["load_balancer_arn"] = lambda: read_load_balancer(elbv2, params["load_balancer_name"])
-        if params["target_group_name"]:
-            reads["target_group_arn"] = lambda: read_target_group(elbv2, params["target_group_name"])
-    if params["instance_tags"]:
-        ec2 = module.client("ec2", retry_decorator=retry)
-        reads["instance_ids"] = lambda: read_instances(ec2, params["instance_tags"], params["instance_states"])
-    if params["db_instance_identifier"]:
-        rds = module.client("rds", retry_decorator=retry)
-        reads["db_instance_identifier"] = lambda: read_db(rds, params["db_instance_identifier"])
-    if params["cache_replication_group_id"]:
-        elasticache = module.client("elasticache", retry_decorator=retry)
-        reads["cache_cluster_ids"] = lambda: read_cache(elasticache, params["cache_replication_group_id"])
-    if params["topic_arn"]:
-        sns = module.client("sns", retry_decorator=retry)
-        reads["topic_exists"] = lambda: read_topic(sns, params["topic_arn"])
     found: dict[str, Any] = {
         "load_balancer_arn": "",
         "target_group_arn": "",
@@ -217,6 +206,44 @@ def main() -> None:
         "cache_cluster_ids": [],
         "topic_exists": False,
     }
+    unknown = sorted(set(params["known"]) - set(found))
+    if unknown:
+        module.fail_json(
+            msg=f"known: {', '.join(unknown)} is not a result of this module (it returns {', '.join(found)})"
+        )
+    known = {key: sorted(value) if isinstance(value, list) else value for key, value in params["known"].items()}
+    found.update(known)
+    retry = AWSRetry.jittered_backoff(retries=10)
+    # Clients are made one after another (a boto3 session is not thread-safe); their calls then
+    # run side by side (a client is).
+    # Each result by the option that names what to read; a known one is not read.
+    asked = {
+        "load_balancer_arn": params["load_balancer_name"],
+        "target_group_arn": params["target_group_name"],
+        "instance_ids": params["instance_tags"],
+        "db_instance_identifier": params["db_instance_identifier"],
+        "cache_cluster_ids": params["cache_replication_group_id"],
+        "topic_exists": params["topic_arn"],
+    }
+    wanted = {key for key, name in asked.items() if name and key not in known}
+    reads: dict[str, Any] = {}
+    if wanted & {"load_balancer_arn", "target_group_arn"}:
+        elbv2 = module.client("elbv2", retry_decorator=retry)
+        reads["load_balancer_arn"] = lambda: read_load_balancer(elbv2, params["load_balancer_name"])
+        reads["target_group_arn"] = lambda: read_target_group(elbv2, params["target_group_name"])
+    if "instance_ids" in wanted:
+        ec2 = module.client("ec2", retry_decorator=retry)
+        reads["instance_ids"] = lambda: read_instances(ec2, params["instance_tags"], params["instance_states"])
+    if "db_instance_identifier" in wanted:
+        rds = module.client("rds", retry_decorator=retry)
+        reads["db_instance_identifier"] = lambda: read_db(rds, params["db_instance_identifier"])
+    if "cache_cluster_ids" in wanted:
+        elasticache = module.client("elasticache", retry_decorator=retry)
+        reads["cache_cluster_ids"] = lambda: read_cache(elasticache, params["cache_replication_group_id"])
+    if "topic_exists" in wanted:
+        sns = module.client("sns", retry_decorator=retry)
+        reads["topic_exists"] = lambda: read_topic(sns, params["topic_arn"])
+    reads = {key: read for key, read in reads.items() if key in wanted}
     with ThreadPoolExecutor(max_workers=max(1, len(reads))) as pool:
         futures = {key: pool.submit(read) for key, read in reads.items()}
         for key, future in futures.items():

@@ -301,14 +301,19 @@ def make_drift(client) -> dict[str, dict]:
     sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="changed by hand")
     expect["AWS::SNS::Topic"] = {"id": NAMES["alert_topic"], "arn": topic}
 
-    # moto has no UpdateBudget: a budget changed by hand is one deleted and created again with
-    # another amount (and, here, without its alerts). The converge test deletes it for the converge
-    # to create it as declared.
+    # The budget's amount raised in the console (UpdateBudget: the project's emulator answers it as
+    # AWS does, tests/support/moto_aws.py), and one alert's subscribers emptied.
     budgets = client("budgets", "us-east-1")
     budget = budgets.describe_budget(AccountId=account, BudgetName=NAMES["budget"])["Budget"]
     budget.pop("CalculatedSpend", None)
-    budgets.delete_budget(AccountId=account, BudgetName=budget["BudgetName"])
-    budgets.create_budget(AccountId=account, Budget={**budget, "BudgetLimit": {"Amount": "1000", "Unit": "USD"}})
+    budgets.update_budget(AccountId=account, NewBudget={**budget, "BudgetLimit": {"Amount": "1000", "Unit": "USD"}})
+    alert = budgets.describe_notifications_for_budget(AccountId=account, BudgetName=NAMES["budget"])["Notifications"][0]
+    for subscriber in budgets.describe_subscribers_for_notification(
+        AccountId=account, BudgetName=NAMES["budget"], Notification=alert
+    )["Subscribers"]:
+        budgets.delete_subscriber(
+            AccountId=account, BudgetName=NAMES["budget"], Notification=alert, Subscriber=subscriber
+        )
     expect["AWS::Budgets::Budget"] = {
         "id": budget["BudgetName"],
         "arn": f"arn:aws:budgets::{account}:budget/{budget['BudgetName']}",
@@ -488,10 +493,6 @@ def test_after_a_converge_the_playbook_alone_and_the_wrapper_exit_0_with_an_empt
 ):
     # The converge restores IMDSv2 and the instance type itself (library/ec2_app_hosts; the
     # collection's ec2_instance could not apply metadata options on moto).
-    # moto has no UpdateBudget (the converge's call for a changed budget): without the budget, the
-    # converge creates it as declared.
-    budget = changed["AWS::Budgets::Budget"]
-    client("budgets", "us-east-1").delete_budget(AccountId=budget["account"], BudgetName=budget["id"])
     fixed = run_playbook("site.yml", INVENTORY, env=server.env, args=SKIP_STATIC)
     assert fixed.returncode == 0, str(fixed)
     with server.recording_requests() as requests:

@@ -27,7 +27,7 @@ NAMES = names(PREFIX)  # the naming map (group_vars/all/naming.yml)
 ALARMS = NAMES["alarm_prefix"]  # alarms are <ALARMS>-<alarm>
 ACCOUNT = "123456789012"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:{NAMES['alert_topic']}"
-# One attempt per call: moto answers DescribeSubscribersForNotification with HTTP 500.
+# One attempt per call: an error here is the test's, not one to retry with back-off.
 ENV = {"AWS_MAX_ATTEMPTS": "1"}
 
 

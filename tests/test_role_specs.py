@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import yaml
+from ansible.plugins.filter.core import FilterModule
 from jinja2 import Environment, meta
 
 REPO = Path(__file__).resolve().parent.parent
@@ -150,6 +151,7 @@ def test_defaults_read_only_declared_names(role: str) -> None:
     `x | default(...)` is a second, hidden name for the role's own setting."""
     counts = declarations()
     environment = Environment()
+    environment.filters.update(FilterModule().filters())  # Ansible's own (combine...), for the parse
     unknown = {
         name: sorted(
             used

@@ -650,8 +650,8 @@ KINDS: dict[str, Kind] = {
         "https://us-east-1.console.aws.amazon.com/billing/home#/budgets/details?name={id}",
         True,
     ),
-    # roles/aws_logs
-    "cloudtrail": Kind(
+    # roles/aws_logs (library/cloudtrail_trail)
+    "cloudtrail_trail": Kind(
         "AWS::CloudTrail::Trail",
         ("@name",),
         ("@name",),

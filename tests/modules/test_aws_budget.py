@@ -2,11 +2,12 @@
 the missing amount through a real playbook).
 
 The amazon.aws rhythm: check mode (changed, nothing created), real run, re-run (unchanged and not one
-mutating request), notification changes (check mode first), delete (check mode first).
-What moto 5.2.5 cannot do, and so what is not run here: UpdateBudget (a changed amount or filter on
-an existing budget: only its check-mode plan is tested) and the subscriber calls
-(DescribeSubscribersForNotification, CreateSubscriber, DeleteSubscriber): the module warns that it
-could not compare subscribers.
+mutating request), an amount changed (UpdateBudget), notification and subscriber changes (check mode
+first), delete (check mode first). The project's emulator answers UpdateBudget and the subscriber
+calls (DescribeSubscribersForNotification, CreateSubscriber, DeleteSubscriber) as AWS does, on
+moto's own records (tests/support/moto_aws.py); the module's fallback for an endpoint without
+DescribeSubscribersForNotification is fed that endpoint's HTTP 500 with botocore's Stubber
+(tests/modules/test_aws_budget_api.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from tests.support.playbook import run_playbook
 from tests.support.requests import writes
 
 PLAYBOOK = "tests/modules/playbooks/aws_budget.yml"
-# One attempt per call: moto answers the calls it lacks with HTTP 500, which botocore would otherwise
-# retry with back-off for seconds.
+# One attempt per call: an error here is the test's, not one to retry with back-off for seconds.
 ONE_ATTEMPT = {"AWS_MAX_ATTEMPTS": "1"}
 NAME = "mensetsu-test-monthly"
 ACCOUNT = "123456789012"
@@ -82,19 +82,52 @@ def test_budget_lifecycle(aws, boto) -> None:
         unset = run_module()  # nothing set: nothing touched
     assert again["changed"] is False and checked["changed"] is False and unset["changed"] is False
     assert writes(requests) == [], [str(request) for request in writes(requests)]
-    assert any("DescribeSubscribersForNotification" in warning for warning in again.get("warnings", []))
-    # The warning alone: not also ansible-core 2.19's deprecation of `warnings=` in exit_json, which
-    # amazon.aws 10.1.2's AnsibleAWSModule.warn brings with it.
-    assert again.get("deprecations", []) == [], again["deprecations"]
+    assert again.get("warnings", []) == [] and again.get("deprecations", []) == []
     assert again["diff"]["before"] == again["diff"]["after"]
+    assert {tuple(s.values()) for n in again["diff"]["before"]["notifications"] for s in n["subscribers"]} == {
+        tuple(s.values()) for s in SUBSCRIBERS
+    }
 
-    # An update of the amount goes through UpdateBudget, which moto lacks: its plan is checked here.
+    # The amount: UpdateBudget, never a delete and create (check mode first).
     with aws.recording_requests() as requests:
         planned_update = run_module(check=True, **(BUDGET | {"amount": 120}))
     assert planned_update["changed"] is True
     assert (planned_update["diff"]["before"]["amount"], planned_update["diff"]["after"]["amount"]) == (90.0, 120.0)
     assert writes(requests) == []
     assert float(budgets(client)[0]["BudgetLimit"]["Amount"]) == 90.0
+    with aws.recording_requests() as requests:
+        updated = run_module(**(BUDGET | {"amount": 120}))
+    assert updated["changed"] is True
+    assert [request.action for request in writes(requests)] == ["UpdateBudget"]
+    assert float(budgets(client)[0]["BudgetLimit"]["Amount"]) == 120.0
+    assert run_module(**(BUDGET | {"amount": 120}))["changed"] is False
+
+    # A subscriber removed out of band is put back; one the task no longer lists is removed.
+    notification = {
+        "NotificationType": "ACTUAL",
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": 80.0,
+        "ThresholdType": "PERCENTAGE",
+    }
+    client.delete_subscriber(
+        AccountId=ACCOUNT,
+        BudgetName=NAME,
+        Notification=notification,
+        Subscriber={"SubscriptionType": "EMAIL", "Address": "ops@mensetsu.example.com"},
+    )
+    planned_subscribers = run_module(check=True, **(BUDGET | {"amount": 120}))
+    assert planned_subscribers["changed"] is True
+    with aws.recording_requests() as requests:
+        restored = run_module(**(BUDGET | {"amount": 120, "subscribers": SUBSCRIBERS[:1]}))
+    assert restored["changed"] is True
+    assert sorted(request.action for request in writes(requests)) == ["CreateSubscriber"] + ["DeleteSubscriber"] * 2
+    for key in ({"type": "ACTUAL", "threshold": 80}, {"type": "FORECASTED", "threshold": 100}):
+        found = client.describe_subscribers_for_notification(
+            AccountId=ACCOUNT,
+            BudgetName=NAME,
+            Notification=dict(notification, NotificationType=key["type"], Threshold=float(key["threshold"])),
+        )["Subscribers"]
+        assert found == [{"SubscriptionType": "EMAIL", "Address": "ops@mensetsu.example.com"}], (key, found)
 
     # Notifications: drop the forecast, alert at 50% actual too (check mode first).
     fewer = [{"type": "ACTUAL", "threshold": 80}, {"type": "ACTUAL", "threshold": 50}]

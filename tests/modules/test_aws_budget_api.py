@@ -166,3 +166,21 @@ def test_the_notifications_subscribers_are_read_side_by_side(budgets) -> None:
     assert list(found.values()) == [[subscriber]] * 3
     assert round_trip.most == 3, "the notifications' subscribers were not read together"
     assert elapsed < 0.55, elapsed  # one round of 0.3 s, not two or three
+
+
+def test_an_endpoint_without_the_subscribers_call_is_warned_about_not_failed(budgets) -> None:
+    """An emulator that lacks DescribeSubscribersForNotification (moto 5.2.5 alone answers HTTP 500):
+    the subscribers stay unknown (None, not compared) and one warning says so."""
+    client, stubber = budgets
+    notification = {
+        "NotificationType": "ACTUAL",
+        "ComparisonOperator": "GREATER_THAN",
+        "Threshold": 80.0,
+        "ThresholdType": "PERCENTAGE",
+    }
+    stubber.add_response("describe_notifications_for_budget", {"Notifications": [notification]})
+    stubber.add_client_error("describe_subscribers_for_notification", "500", "Internal Server Error", 500)
+    module = task()
+    found = aws_budget.get_notifications(module, client, ACCOUNT, with_subscribers=True)
+    assert list(found.values()) == [None]
+    assert any("does not implement DescribeSubscribersForNotification" in warning for warning in module.warnings)

@@ -60,6 +60,26 @@ def test_ready_servers_are_returned_with_their_endpoints_and_nothing_is_written(
     assert checked["stats"]["changed"] == 0
 
 
+def test_servers_their_task_found_ready_are_not_read_again_and_the_others_are(aws, boto) -> None:
+    """roles/aws_data/tasks/wait.yml passes the statuses rds_instance and elasticache_replication_group
+    read (when they changed nothing): a ready one costs no request, a busy one is still read."""
+    make_servers(boto)
+    names = {"db_instance_identifier": "mensetsu-test-postgres", "replication_group_id": "mensetsu-test-redis"}
+    with aws.recording_requests() as requests:
+        settled = run_module(
+            MODULE, dict(names, known_statuses={"db_instance": "available", "replication_group": "available"})
+        )
+    assert requests == []
+    assert settled["db_instance"] == {} and settled["replication_group"] == {}
+    with aws.recording_requests() as requests:
+        busy = run_module(
+            MODULE, dict(names, known_statuses={"db_instance": "modifying", "replication_group": "available"})
+        )
+    assert [r.action for r in requests] == ["DescribeDBInstances"]
+    assert busy["db_instance"]["db_instance_status"] == "available"
+    assert busy["replication_group"] == {}
+
+
 def stubbed(service: str):
     """A client as the module gets it (retrying, so its calls carry aws_retry) and the Stubber of its raw client."""
     from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper

@@ -7,6 +7,8 @@ not one mutating request), update of one field (check mode first), delete (check
 
 from __future__ import annotations
 
+from urllib.parse import urlparse
+
 from tests.support import module
 from tests.support.requests import writes
 
@@ -53,6 +55,9 @@ def test_origin_access_control_lifecycle(aws, boto) -> None:
     assert again["changed"] is False and unset["changed"] is False
     assert again["id"] == created["id"] == unset["id"]
     assert writes(requests) == [], [str(request) for request in writes(requests)]
+    # The list's summaries hold the whole configuration: one request a run when nothing differs.
+    paths = [urlparse(request.url).path for request in requests]
+    assert paths == ["/2020-05-31/origin-access-control"] * 2, paths  # ListOriginAccessControls only
     assert len(controls(cloudfront)) == 1
 
     planned_update = run_module(check=True, description="renamed", signing_behavior="no-override")

@@ -134,6 +134,26 @@ def test_the_declared_resources_are_found_each_kind_read_once_and_nothing_writte
     ), [str(request) for request in requests]
 
 
+def test_what_the_run_already_knows_is_returned_as_given_and_not_read(aws, boto) -> None:
+    """provision.yml passes what the compute and data roles found (aws_monitoring_known_targets):
+    those kinds cost no request; the others are still read. An empty answer is an answer."""
+    expected = make_platform(boto)
+    known = {
+        "load_balancer_arn": expected["load_balancer_arn"],
+        "target_group_arn": expected["target_group_arn"],
+        "instance_ids": list(reversed(expected["instance_ids"])),
+        "db_instance_identifier": "",
+    }
+    with aws.recording_requests() as requests:
+        found = run_module(MODULE, dict(TARGETS, known=known), env=ONE_ATTEMPT)
+    assert sorted(request.action for request in requests) == ["DescribeReplicationGroups", "GetTopicAttributes"]
+    assert found["instance_ids"] == expected["instance_ids"]  # sorted, as a read returns them
+    assert found["db_instance_identifier"] == ""
+    assert found["cache_cluster_ids"] == expected["cache_cluster_ids"]
+    failed = run_module(MODULE, dict(TARGETS, known={"load_balancer": "x"}), env=ONE_ATTEMPT, failures=1)
+    assert "known: load_balancer is not a result of this module" in failed["msg"]
+
+
 def test_every_member_cluster_of_the_group_is_returned_as_aws_answers() -> None:
     """AWS's answer (botocore's Stubber, the service model's shapes): a group of a primary and a
     replica lists both member clusters, each a cluster of one node (0001) that gets its alarms."""

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from latency_proxy import LatencyProxy
 
 ACCOUNT = "123456789012"  # moto's account
+REGION = "ap-northeast-1"
 TAGS = {"Project": "mensetsu", "Environment": "test"}
 DELAY_MS = 300
 
@@ -94,6 +95,24 @@ def test_rds_parameter_group_reads_group_parameters_and_tags_together(aws) -> No
     assert seen["changed"] is True, seen
 
 
+def test_cloudtrail_reads_the_trail_its_status_and_its_tags_together(aws, boto) -> None:
+    boto("s3").create_bucket(
+        Bucket="mensetsu-test-trail-logs", CreateBucketConfiguration={"LocationConstraint": REGION}
+    )
+    args = {
+        "name": "mensetsu-test-side-trail",
+        "s3_bucket_name": "mensetsu-test-trail-logs",
+        "enable_log_file_validation": True,
+        "tags": TAGS,
+        "account_id": ACCOUNT,
+    }
+    assert module.run_module("cloudtrail_trail", args)["changed"] is True
+    again, counts = no_op(aws, "cloudtrail_trail", args)
+    assert again["changed"] is False, again
+    # DescribeTrails, GetTrailStatus and ListTags (by the ARN the trail has): one round trip.
+    assert (counts.requests, counts.max_in_flight) == (3, 3), counts.table()
+
+
 @pytest.mark.parametrize("with_notifications", [False, True])
 def test_budget_and_its_notifications_are_read_together(aws, with_notifications: bool) -> None:
     args = {
@@ -107,10 +126,12 @@ def test_budget_and_its_notifications_are_read_together(aws, with_notifications:
     assert module.run_module("aws_budget", args)["changed"] is True
     again, counts = no_op(aws, "aws_budget", args)
     assert again["changed"] is False, again
-    # DescribeBudget and DescribeNotificationsForBudget side by side (then, with notifications, their
-    # subscribers: moto answers DescribeSubscribersForNotification with HTTP 500, asked once here).
+    # DescribeBudget and DescribeNotificationsForBudget side by side, then, with notifications, their
+    # subscribers (the project's emulator answers the call as AWS does: tests/support/moto_aws.py).
     assert counts.operations["budgets:DescribeBudget"] == 1, counts.table()
     assert counts.operations["budgets:DescribeNotificationsForBudget"] == 1, counts.table()
+    assert counts.operations["budgets:DescribeSubscribersForNotification"] == int(with_notifications), counts.table()
+    assert counts.requests == 2 + int(with_notifications), counts.table()
     assert counts.max_in_flight == 2, counts.table()
 
 

@@ -8,12 +8,23 @@ inventory works around the emulator for these:
 - A new Application Load Balancer's attributes include `access_logs.s3.enabled` = "false", as AWS
   answers DescribeLoadBalancerAttributes; moto leaves the key out ("for Terraform compatibility"),
   and amazon.aws.elb_application_lb then fails (KeyError) on the first run that sets access logs.
+- AWS Budgets' UpdateBudget, DescribeSubscribersForNotification, CreateSubscriber and
+  DeleteSubscriber, which moto 5.2.5 lacks (HTTP 500) although it keeps each notification's
+  subscribers; and NotFoundException, not HTTP 500, from DescribeNotificationsForBudget for a
+  budget that does not exist. Answered on moto's own budget records, with the errors the Budgets
+  API reference gives (NotFoundException, DuplicateRecordException), so roles/aws_budget compares
+  and changes subscribers on the emulator as on AWS.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from moto.budgets.exceptions import DuplicateRecordException, NotFoundException
+from moto.budgets.models import Budget, Notification
+from moto.budgets.responses import BudgetsResponse
+from moto.core.utils import unix_time
 from moto.elbv2.models import FakeLoadBalancer
 
 # What AWS answers for a new ALB and moto omits: key -> AWS's value.
@@ -29,6 +40,64 @@ def _init_like_aws(self: FakeLoadBalancer, *args: Any, **kwargs: Any) -> None:
 
 
 FakeLoadBalancer.__init__ = _init_like_aws  # type: ignore[method-assign]
+
+
+def _budget(response: BudgetsResponse, action: str, name: str | None = None) -> Budget:
+    name = name or response._get_param("BudgetName")
+    budget = response.backend.budgets[response._get_param("AccountId")].get(name)
+    if budget is None:
+        raise NotFoundException(f"Unable to {action} - the budget {name} doesn't exist.")
+    return budget
+
+
+def _notification(response: BudgetsResponse, action: str) -> Notification:
+    wanted = response._get_param("Notification")
+    for notification in _budget(response, action).notifications:
+        if notification.details == wanted:
+            return notification
+    raise NotFoundException(f"Unable to {action} - the notification doesn't exist.")
+
+
+def _update_budget(self: BudgetsResponse) -> str:
+    new = self._get_param("NewBudget")
+    budget = _budget(self, "update budget", new["BudgetName"])
+    kept = {key: budget.budget[key] for key in ("TimePeriod",) if key in budget.budget and key not in new}
+    budget.budget = {**new, **kept, "LastUpdatedTime": unix_time()}
+    return json.dumps({})
+
+
+def _describe_notifications_for_budget(self: BudgetsResponse) -> str:
+    notifications = [n.details for n in _budget(self, "get notifications").notifications]
+    return json.dumps({"Notifications": notifications})
+
+
+def _describe_subscribers_for_notification(self: BudgetsResponse) -> str:
+    return json.dumps({"Subscribers": list(_notification(self, "describe subscribers").subscribers)})
+
+
+def _create_subscriber(self: BudgetsResponse) -> str:
+    notification = _notification(self, "create subscriber")
+    subscriber = self._get_param("Subscriber")
+    if subscriber in notification.subscribers:
+        raise DuplicateRecordException(record_type="subscriber", record_name=subscriber["Address"])
+    notification.subscribers = [*notification.subscribers, subscriber]
+    return json.dumps({})
+
+
+def _delete_subscriber(self: BudgetsResponse) -> str:
+    notification = _notification(self, "delete subscriber")
+    subscriber = self._get_param("Subscriber")
+    if subscriber not in notification.subscribers:
+        raise NotFoundException("Unable to delete subscriber - the subscriber doesn't exist.")
+    notification.subscribers = [s for s in notification.subscribers if s != subscriber]
+    return json.dumps({})
+
+
+BudgetsResponse.update_budget = _update_budget  # type: ignore[attr-defined]
+BudgetsResponse.describe_notifications_for_budget = _describe_notifications_for_budget  # type: ignore[method-assign]
+BudgetsResponse.describe_subscribers_for_notification = _describe_subscribers_for_notification  # type: ignore[attr-defined]
+BudgetsResponse.create_subscriber = _create_subscriber  # type: ignore[attr-defined]
+BudgetsResponse.delete_subscriber = _delete_subscriber  # type: ignore[attr-defined]
 
 
 def main() -> None:
