@@ -178,7 +178,7 @@ def read_trail(module: Any, client: Any, name: str) -> tuple[dict[str, Any] | No
 
 
 def settings_of(trail: dict[str, Any], is_logging: bool, tags: dict[str, str]) -> dict[str, Any]:
-    actual = {option: trail.get(key) for option, (key, _) in SETTINGS.items()}
+    actual = {option: trail.get(keys[0]) for option, keys in SETTINGS.items()}
     actual["s3_key_prefix"] = actual["s3_key_prefix"] or ""
     return dict(actual, is_logging=is_logging, tags=tags)
 
