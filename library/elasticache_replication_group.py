@@ -132,6 +132,12 @@ options:
     description: How many seconds to wait.
     type: int
     default: 1800
+  account_id:
+    description:
+      - The account the group is in. Given, the group's tags (by the ARN the group has) and its first member
+        cluster (by the name AWS gives it, C(<replication_group_id>-001)) are read beside the group itself, so a
+        run that changes nothing costs one round trip, not two. A guess that turns out wrong is read again.
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -230,7 +236,7 @@ except ImportError:
 
 from ansible.module_utils.aws_module import AWSModule
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
-from ansible.module_utils.parallel_reads import read_in_parallel
+from ansible.module_utils.parallel_reads import arn_to_be, early_read, read_in_parallel
 from ansible.module_utils.polling import PollTimeout, poll_until
 from ansible.module_utils.tag_sync import TagChanges, apply_tag_changes, plan_tag_changes
 from ansible.module_utils.task_warnings import warn
@@ -276,6 +282,39 @@ def describe_group(client, module: AWSModule, group_id: str) -> dict[str, Any] |
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:  # pylint: disable=duplicate-except
         module.fail_json_aws(e, msg=f"Failed to describe replication group {group_id}")
     return groups[0] if groups else None
+
+
+NOT_FOUND_MARK = "_not_found"
+
+
+def read_group(client, module: AWSModule, group_id: str) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The group, and what could be read beside it (before its answer names them): with account_id,
+    its tags by the ARN it has and its first member by the name AWS gives it (<id>-001). An early read
+    that failed or guessed wrong is None or names another cluster: the caller reads it again from the
+    group's answer."""
+    account_id = module.params.get("account_id")
+    reads: dict[str, Any] = {"group": lambda: describe_group(client, module, group_id)}
+    if account_id:
+        arn = arn_to_be(client, "elasticache", account_id, f"replicationgroup:{group_id}")
+        first = f"{group_id}-001"
+
+        def first_member() -> dict[str, Any]:
+            try:
+                found = client.describe_cache_clusters(aws_retry=True, CacheClusterId=first)["CacheClusters"]
+            except is_boto3_error_code("CacheClusterNotFound"):
+                found = []
+            # Not found is an answer too (the same request again would get it): marked, not None.
+            return found[0] if found else {"CacheClusterId": first, NOT_FOUND_MARK: True}
+
+        reads["member"] = early_read(first_member)
+        reads["tags"] = early_read(
+            lambda: boto3_tag_list_to_ansible_dict(
+                client.list_tags_for_resource(aws_retry=True, ResourceName=arn)["TagList"]
+            )
+        )
+    read = read_in_parallel(module, reads)
+    group = read.pop("group")
+    return group, read
 
 
 def describe_member(client, module: AWSModule, group: dict[str, Any]) -> dict[str, Any] | None:
@@ -536,7 +575,7 @@ def ensure_present(client, module: AWSModule) -> None:
     group_id = params["replication_group_id"]
     desired = desired_settings(params)
     wanted_tags = params.get("tags")
-    group = describe_group(client, module, group_id)
+    group, early = read_group(client, module, group_id)
     if group and group.get("Status") == "deleting":
         module.fail_json(msg=f"Replication group {group_id} is being deleted; re-run once it is gone")
 
@@ -551,14 +590,21 @@ def ensure_present(client, module: AWSModule) -> None:
             **result_of(group, tags),
         )
 
-    # The member cluster and the tags side by side: both need only the group's answer.
-    read = read_in_parallel(
-        module,
-        {
-            "member": lambda: describe_member(client, module, group),
-            "tags": lambda: group_tags(client, module, group["ARN"]),
-        },
-    )
+    # What the early reads missed (no account_id, a member of another name, an error), side by side:
+    # both need only the group's answer.
+    members = group.get("MemberClusters") or []
+    read = dict(early)
+    if not (members and read.get("member") and read["member"].get("CacheClusterId") == members[0]):
+        read.pop("member", None)
+    elif read["member"].get(NOT_FOUND_MARK):
+        read["member"] = None
+    if read.get("tags") is None:
+        read.pop("tags", None)
+    missing = {
+        "member": lambda: describe_member(client, module, group),
+        "tags": lambda: group_tags(client, module, group["ARN"]),
+    }
+    read.update(read_in_parallel(module, {key: call for key, call in missing.items() if key not in read}))
     current = current_settings(group, read["member"])
     changes, unverified = plan_modifications(module, current, desired)
     strategy = params.get("auth_token_update_strategy")
@@ -648,6 +694,7 @@ def main() -> None:
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=1800),
+        account_id=dict(type="str"),
     )
     module = AWSModule(
         argument_spec=argument_spec,

@@ -9,7 +9,10 @@ module: log_group
 short_description: Create, update and delete a CloudWatch Logs log group with its retention and tags
 version_added: 1.0.0
 description:
-  - Manages one CloudWatch Logs log group by its O(name) with its retention (O(retention_days)) and tags.
+  - Manages one CloudWatch Logs log group by its O(name), or several of the same retention and tags by their
+    O(names), with its retention (O(retention_days)) and tags.
+  - Several O(names) are read together, side by side (one DescribeLogGroups by the prefix they share, and, with
+    O(account_id), each one's tags), so a loop of this module's tasks costs one round trip instead of one each.
   - Check mode reads only; a retention or tag change is reported with a C(diff) and written only in a real run.
   - Written because C(amazon.aws.cloudwatchlogs_log_group) (amazon.aws 10.1.2) sends PutRetentionPolicy in
     check mode when the retention differs, and deletes the whole log group when asked for a retention its own
@@ -18,9 +21,14 @@ author:
   - mensetsu platform team (!UNKNOWN)
 options:
   name:
-    description: The log group's name.
+    description: The log group's name. One of O(name) and O(names) is required.
     type: str
-    required: true
+  names:
+    description:
+      - Several log groups that take the same O(state), O(retention_days) and O(tags); each has its own result
+        in RV(results).
+    type: list
+    elements: str
   state:
     description: V(present) creates or updates the log group, V(absent) deletes it with its events.
     type: str
@@ -63,9 +71,20 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description: With O(names), one result per log group, in the order of O(names).
+  returned: with O(names)
+  type: list
+  elements: dict
+  contains:
+    name: {description: The log group's name., type: str}
+    changed: {description: Whether the log group was (or in check mode would be) changed., type: bool}
+    log_group: {description: As RV(log_group) for that group., type: dict}
+    diff: {description: Its before and after, when it changed., type: dict}
+    drift_kind: {description: "V(log_group): the kind the drift report names it by.", type: str}
 log_group:
   description: The log group as it is after the task (in check mode, as it would be); empty when absent.
-  returned: always
+  returned: with O(name)
   type: dict
   contains:
     name:
@@ -87,6 +106,7 @@ log_group:
 """
 
 import contextlib
+import os
 from typing import Any
 
 with contextlib.suppress(ImportError):  # AWSModule reports a missing botocore
@@ -101,8 +121,16 @@ RETENTIONS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 109
 
 
 def describe(client, name: str) -> dict[str, Any] | None:
-    pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
-    return next((g for page in pages for g in page["logGroups"] if g["logGroupName"] == name), None)
+    return describe_all(client, [name])[name]
+
+
+def describe_all(client, names: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Each group by its name (None when it does not exist), from one paged DescribeLogGroups by the
+    prefix the names share."""
+    prefix = os.path.commonprefix(names)  # noqa: RUF071 - a name prefix, character by character, is what the API takes
+    pages = client.get_paginator("describe_log_groups").paginate(**({"logGroupNamePrefix": prefix} if prefix else {}))
+    found = {group["logGroupName"]: group for page in pages for group in page["logGroups"]}
+    return {name: found.get(name) for name in names}
 
 
 def tags_of(client, arn: str) -> dict[str, str] | None:
@@ -114,25 +142,35 @@ def tags_of(client, arn: str) -> dict[str, str] | None:
 
 
 def read_group(module, client, name: str, account_id: str | None = None) -> dict[str, Any] | None:
-    """{name, arn, retention_days, tags} of the log group, None when it does not exist. With the
-    account, the tags are read beside the group (by the ARN the group will have), else after it."""
+    """{name, arn, retention_days, tags} of the log group, None when it does not exist."""
+    return read_groups(module, client, [name], account_id)[name]
+
+
+def read_groups(module, client, names: list[str], account_id: str | None = None) -> dict[str, dict[str, Any] | None]:
+    """{name, arn, retention_days, tags} of each log group, None for one that does not exist. With the
+    account, the tags are read beside the groups (by the ARNs the groups will have), else after them."""
+    reads: dict[Any, Any] = {"groups": lambda: describe_all(client, names)}
     if account_id:
-        arn = arn_to_be(client, "logs", account_id, f"log-group:{name}")  # without DescribeLogGroups' ":*"
-        read = read_in_parallel(module, {"group": lambda: describe(client, name), "tags": lambda: tags_of(client, arn)})
-        found, tags = read["group"], read["tags"]
-    else:
-        found, tags = describe(client, name), None
-    if found is None:
-        return None
-    arn = found.get("logGroupArn") or found["arn"].removesuffix(":*")
-    if tags is None:  # not read yet, or a group made between the two reads
-        tags = tags_of(client, arn) or {}
-    return {"name": name, "arn": arn, "retention_days": found.get("retentionInDays"), "tags": tags}
+        for name in names:
+            arn = arn_to_be(client, "logs", account_id, f"log-group:{name}")  # without DescribeLogGroups' ":*"
+            reads[("tags", name)] = lambda arn=arn: tags_of(client, arn)
+    read = read_in_parallel(module, reads)
+    groups: dict[str, dict[str, Any] | None] = {}
+    for name in names:
+        found, tags = read["groups"][name], read.get(("tags", name))
+        if found is None:
+            groups[name] = None
+            continue
+        arn = found.get("logGroupArn") or found["arn"].removesuffix(":*")
+        if tags is None:  # not read yet, or a group made between the two reads
+            tags = tags_of(client, arn) or {}
+        groups[name] = {"name": name, "arn": arn, "retention_days": found.get("retentionInDays"), "tags": tags}
+    return groups
 
 
-def wanted(params: dict[str, Any], before: dict[str, Any] | None) -> dict[str, Any]:
+def wanted(params: dict[str, Any], name: str, before: dict[str, Any] | None) -> dict[str, Any]:
     """The group as the task declares it; what the task leaves alone stays as it is."""
-    current = before or {"name": params["name"], "arn": "", "retention_days": None, "tags": {}}
+    current = before or {"name": name, "arn": "", "retention_days": None, "tags": {}}
     after = dict(current)
     if params["retention_days"] is not None:
         after["retention_days"] = params["retention_days"]
@@ -159,33 +197,55 @@ def converge(module, client, before: dict[str, Any] | None, after: dict[str, Any
         client.tag_resource(resourceArn=before["arn"], tags=added, aws_retry=True)
 
 
+def manage(module, client, name: str, before: dict[str, Any] | None) -> dict[str, Any]:
+    """The result of one log group: compared with its declaration, written unless in check mode."""
+    after = wanted(module.params, name, before) if module.params["state"] == "present" else None
+    changed = before != after
+    if changed and not module.check_mode:
+        if after is None:
+            client.delete_log_group(logGroupName=name, aws_retry=True)
+        else:
+            converge(module, client, before, after)
+            after = read_group(module, client, name)
+    result: dict[str, Any] = {"changed": changed, "log_group": after or {}}
+    if changed and module._diff:
+        result["diff"] = {"before": before or {}, "after": after or {}}
+    return result
+
+
 def main() -> None:
     argument_spec = dict(
-        name=dict(type="str", required=True),
+        name=dict(type="str"),
+        names=dict(type="list", elements="str"),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         retention_days=dict(type="int", choices=RETENTIONS),
         tags=dict(type="dict"),
         account_id=dict(type="str"),
     )
-    module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    module = AWSModule(
+        argument_spec=argument_spec,
+        supports_check_mode=True,
+        mutually_exclusive=[("name", "names")],
+        required_one_of=[("name", "names")],
+    )
     client = module.client("logs", retry_decorator=AWSRetry.jittered_backoff(retries=10))
-    name = module.params["name"]
+    names = module.params["names"] if module.params["names"] is not None else [module.params["name"]]
+    results = []
     try:
-        before = read_group(module, client, name, module.params["account_id"])
-        after = wanted(module.params, before) if module.params["state"] == "present" else None
-        changed = before != after
-        if changed and not module.check_mode:
-            if after is None:
-                client.delete_log_group(logGroupName=name, aws_retry=True)
-            else:
-                converge(module, client, before, after)
-                after = read_group(module, client, name)
+        current = read_groups(module, client, names, module.params["account_id"])
+        for name in names:
+            results.append({"name": name, "drift_kind": "log_group", **manage(module, client, name, current[name])})
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as error:
-        module.fail_json_aws(error, msg=f"Could not manage the log group {name}")
-    result: dict[str, Any] = {"changed": changed, "log_group": after or {}}
-    if changed and module._diff:
-        result["diff"] = {"before": before or {}, "after": after or {}}
-    module.exit_json(**result)
+        module.fail_json_aws(error, msg=f"Could not manage the log group {', '.join(names)}")
+    if module.params["names"] is None:
+        single = results[0]
+        module.exit_json(**{key: value for key, value in single.items() if key in ("changed", "log_group", "diff")})
+    changed = [result for result in results if result["changed"]]
+    diff = {
+        "before": {result["name"]: result["diff"]["before"] for result in changed if "diff" in result},
+        "after": {result["name"]: result["diff"]["after"] for result in changed if "diff" in result},
+    }
+    module.exit_json(changed=bool(changed), results=results, **({"diff": diff} if changed and module._diff else {}))
 
 
 if __name__ == "__main__":

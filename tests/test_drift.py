@@ -997,6 +997,24 @@ def test_a_record_of_route53_records_is_named_as_aws_does():
     }
 
 
+def test_each_log_group_of_a_names_task_is_named_as_aws_does():
+    """library/log_group with names (roles/aws_data's exported PostgreSQL logs) returns one result per
+    group, each with its name and ARN: each is named AWS::Logs::LogGroup by its own name."""
+    callback = load_callback()
+    name = "/aws/rds/instance/mensetsu-dev-postgres/upgrade"
+    arn = f"arn:aws:logs:ap-northeast-1:123456789012:log-group:{name}"
+    result = {
+        "name": name,
+        "drift_kind": "log_group",
+        "changed": True,
+        "log_group": {"name": name, "arn": arn, "retention_days": 30, "tags": {}},
+        "diff": {"before": {"retention_days": 1}, "after": {"retention_days": 30}},
+    }
+    context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}
+    identity = callback.aws_identity("ansible.legacy.log_group", result, context, {})
+    assert identity["type"] == "AWS::Logs::LogGroup" and identity["id"] == name and identity["arn"] == arn
+
+
 def test_the_markdown_puts_the_most_security_relevant_resource_first():
     callback = load_callback()
     context = {"account": "123456789012", "partition": "aws", "region": "ap-northeast-1"}

@@ -677,10 +677,11 @@ KINDS: dict[str, Kind] = {
         "arn:{partition}:ssm:{region}:{account}:document/{id}",
         "https://{region}.console.aws.amazon.com/systems-manager/session-manager/preferences?region={region}",
     ),
+    # library/log_group: one group by its name, or several (names), each result with its name.
     "log_group": Kind(
         "AWS::Logs::LogGroup",
-        ("@name",),
-        ("@name",),
+        ("name", "@name"),
+        ("name", "@name"),
         ("log_group.arn",),
         "arn:{partition}:logs:{region}:{account}:log-group:{id}",
         "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logsV2:log-groups",

@@ -69,3 +69,36 @@ def test_log_group_lifecycle(aws, boto) -> None:
     assert run_module(state="absent")["changed"] is True
     assert groups(logs) == []
     assert run_module(state="absent")["changed"] is False
+
+
+def test_several_groups_are_read_together_and_each_has_its_result(aws, boto) -> None:
+    """names: the exported PostgreSQL logs' groups of roles/aws_data in one task: one DescribeLogGroups
+    by their shared prefix and, with the account, each one's tags beside it; a result each."""
+    logs = boto("logs", "ap-northeast-1")
+    names = ["/aws/rds/instance/mensetsu-test/postgresql", "/aws/rds/instance/mensetsu-test/upgrade"]
+    logs.create_log_group(logGroupName="/aws/rds/instance/mensetsu-test-other/postgresql")  # shares less
+    args = {"names": names, "retention_days": 30, "tags": TAGS, "account_id": "123456789012"}
+    env = {"AWS_MAX_ATTEMPTS": "1"}
+    planned = module.run_module("log_group", args, check=True, env=env)
+    assert planned["changed"] is True and [r["name"] for r in planned["results"]] == names
+    assert all(r["changed"] and r["drift_kind"] == "log_group" for r in planned["results"])
+    assert set(planned["diff"]["after"]) == set(names)
+    created = module.run_module("log_group", args, env=env)
+    assert created["changed"] is True
+    assert {g["logGroupName"]: g.get("retentionInDays") for g in logs.describe_log_groups()["logGroups"]} == {
+        names[0]: 30,
+        names[1]: 30,
+        "/aws/rds/instance/mensetsu-test-other/postgresql": None,
+    }
+    logs.put_retention_policy(logGroupName=names[1], retentionInDays=1)
+    with aws.recording_requests() as requests:
+        drift = module.run_module("log_group", args, check=True, env=env)
+    assert writes(requests) == []
+    assert [r["changed"] for r in drift["results"]] == [False, True]
+    assert drift["results"][1]["diff"]["before"]["retention_days"] == 1
+    assert module.run_module("log_group", args, env=env)["changed"] is True
+    with aws.recording_requests() as requests:
+        again = module.run_module("log_group", args, env=env)
+    assert again["changed"] is False and writes(requests) == []
+    assert sorted(request.action for request in requests) == ["DescribeLogGroups"] + ["ListTagsForResource"] * 2
+    assert [r["log_group"]["tags"] for r in again["results"]] == [TAGS, TAGS]
