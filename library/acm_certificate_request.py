@@ -23,8 +23,34 @@ author:
   - mensetsu platform team (!UNKNOWN)
 options:
   domain_name:
-    description: The certificate's main domain name, for example C(example.com) or C(*.example.com).
+    description:
+      - The certificate's main domain name, for example C(example.com) or C(*.example.com).
+      - One of O(domain_name), O(certificate_arn) (with O(state=absent)) and O(certificates) is required.
     type: str
+  certificates:
+    description:
+      - Several certificates in one task (O(state=present) only), each with its own region. Their lists, then every
+        candidate's details and tags, are read together, so two certificates cost the round trips of one.
+      - Each gets its result in RV(results), in this order; O(key_algorithm), O(wait), O(wait_timeout),
+        O(records_timeout) and O(purge_tags) apply to all.
+    type: list
+    elements: dict
+    suboptions:
+      domain_name:
+        description: As O(domain_name).
+        type: str
+        required: true
+      subject_alternative_names:
+        description: As O(subject_alternative_names).
+        type: list
+        elements: str
+        default: []
+      region:
+        description: The certificate's region; the module's O(region) when not set.
+        type: str
+      tags:
+        description: As O(tags).
+        type: dict
   subject_alternative_names:
     description:
       - Further names the certificate covers. The main domain name is always covered; listing it here is allowed.
@@ -103,6 +129,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(certificates), one result per certificate, in that order, each with the keys below (C(certificate_arn),
+      C(status), C(region), C(domain_name), C(subject_alternative_names), C(validation_records), C(tags)) and its
+      C(changed), C(diff) and C(drift_kind) (V(acm_certificate_request)).
+  returned: with O(certificates)
+  type: list
+  elements: dict
 certificate_arn:
   description: The certificate's ARN; null in check mode when it would be requested.
   returned: always
@@ -164,7 +198,7 @@ deleted_arns:
 
 import functools
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 try:
     import botocore
@@ -233,32 +267,64 @@ def find_matching(client, module: AWSModule, domain_name: str, names: list[str])
 
     Best first: ISSUED before PENDING_VALIDATION, then the newest. Each carries its tags under "Tags".
     """
-    try:
-        summaries = list_live_certificates(client)
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg="Failed to list certificates")
-    wanted_name_tag = (module.params.get("tags") or {}).get("Name")
+    spec = Spec(domain_name, names, module.params.get("tags"), client)
+    return find_all_matching(module, [spec])[0]
+
+
+class Spec(NamedTuple):
+    """One certificate the task asks for, with the client of its region."""
+
+    domain_name: str
+    names: list[str]
+    tags: dict[str, Any] | None
+    client: Any
+
+
+def find_all_matching(module: AWSModule, specs: list[Spec]) -> list[list[dict[str, Any]]]:
+    """find_matching for several certificates: every region's list at once, then every candidate's
+    details and tags at once (two round trips, whatever the number of certificates)."""
+
+    def listed(client: Any) -> list[dict[str, Any]]:
+        try:
+            return list_live_certificates(client)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
+            module.fail_json_aws(e, msg="Failed to list certificates")
+        return []
+
+    summaries = read_in_parallel(
+        module, {index: functools.partial(listed, spec.client) for index, spec in enumerate(specs)}
+    )
     # Each candidate's details and tags, all read side by side (the tags of a candidate that turns out
     # not to match are read for nothing: few certificates share a domain name, and none waits for it).
-    arns = [summary["CertificateArn"] for summary in summaries if summary.get("DomainName") == domain_name]
+    candidates = {
+        index: [
+            summary["CertificateArn"] for summary in summaries[index] if summary.get("DomainName") == spec.domain_name
+        ]
+        for index, spec in enumerate(specs)
+    }
     reads = {}
-    for arn in arns:
-        reads[("certificate", arn)] = functools.partial(describe, client, module, arn)
-        reads[("tags", arn)] = functools.partial(certificate_tags, client, module, arn, missing_ok=True)
+    for index, spec in enumerate(specs):
+        for arn in candidates[index]:
+            reads[("certificate", index, arn)] = functools.partial(describe, spec.client, module, arn)
+            reads[("tags", index, arn)] = functools.partial(certificate_tags, spec.client, module, arn, missing_ok=True)
     found = read_in_parallel(module, reads)
-    matches = []
-    for arn in arns:
-        certificate = found[("certificate", arn)]
-        if not certificate or certificate.get("Type") != "AMAZON_ISSUED" or not is_dns_validated(certificate):
-            continue
-        if sorted(set(certificate.get("SubjectAlternativeNames") or [domain_name])) != names:
-            continue
-        certificate["Tags"] = found[("tags", arn)]
-        if wanted_name_tag is not None and certificate["Tags"].get("Name") != str(wanted_name_tag):
-            continue
-        matches.append(certificate)
-    matches.sort(key=lambda cert: (cert.get("Status") == "ISSUED", str(cert.get("CreatedAt", ""))), reverse=True)
-    return matches
+    every = []
+    for index, spec in enumerate(specs):
+        wanted_name_tag = (spec.tags or {}).get("Name")
+        matches = []
+        for arn in candidates[index]:
+            certificate = found[("certificate", index, arn)]
+            if not certificate or certificate.get("Type") != "AMAZON_ISSUED" or not is_dns_validated(certificate):
+                continue
+            if sorted(set(certificate.get("SubjectAlternativeNames") or [spec.domain_name])) != spec.names:
+                continue
+            certificate["Tags"] = found[("tags", index, arn)]
+            if wanted_name_tag is not None and certificate["Tags"].get("Name") != str(wanted_name_tag):
+                continue
+            matches.append(certificate)
+        matches.sort(key=lambda cert: (cert.get("Status") == "ISSUED", str(cert.get("CreatedAt", ""))), reverse=True)
+        every.append(matches)
+    return every
 
 
 def validation_records(certificate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -336,11 +402,11 @@ def idempotency_token() -> str:
     return uuid.uuid4().hex
 
 
-def request_certificate(client, module: AWSModule, names: list[str]) -> dict[str, Any]:
-    params = module.params
-    tags = params.get("tags") or {}
+def request_certificate(client, module: AWSModule, spec: Spec) -> dict[str, Any]:
+    params, names = module.params, spec.names
+    tags = spec.tags or {}
     request: dict[str, Any] = {
-        "DomainName": params["domain_name"],
+        "DomainName": spec.domain_name,
         "ValidationMethod": "DNS",
         "KeyAlgorithm": params["key_algorithm"],
         "IdempotencyToken": idempotency_token(),
@@ -352,13 +418,13 @@ def request_certificate(client, module: AWSModule, names: list[str]) -> dict[str
     try:
         arn = client.request_certificate(aws_retry=True, **request)["CertificateArn"]
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as e:
-        module.fail_json_aws(e, msg=f"Failed to request a certificate for {params['domain_name']}")
+        module.fail_json_aws(e, msg=f"Failed to request a certificate for {spec.domain_name}")
     certificate = describe(client, module, arn) or {"CertificateArn": arn}
     return wait_for_records(client, module, certificate)
 
 
-def sync_tags(client, module: AWSModule, certificate: dict[str, Any]):
-    changes = plan_tag_changes(certificate["Tags"], module.params.get("tags"), module.params["purge_tags"])
+def sync_tags(client, module: AWSModule, certificate: dict[str, Any], tags: dict[str, Any] | None):
+    changes = plan_tag_changes(certificate["Tags"], tags, module.params["purge_tags"])
     arn = certificate["CertificateArn"]
 
     def add(to_set: dict[str, str]) -> None:
@@ -386,10 +452,10 @@ def view(certificate: dict[str, Any] | None, tags: dict[str, str]) -> dict[str, 
     }
 
 
-def ensure_present(client, module: AWSModule, names: list[str]) -> None:
-    params = module.params
-    common = {"region": module.region, "domain_name": params["domain_name"], "subject_alternative_names": names}
-    matches = find_matching(client, module, params["domain_name"], names)
+def present_result(module: AWSModule, spec: Spec, matches: list[dict[str, Any]]) -> dict[str, Any]:
+    """The task's result for one certificate (requested when none matches), without exiting."""
+    params, client, names = module.params, spec.client, spec.names
+    common = {"region": client.meta.region_name, "domain_name": spec.domain_name, "subject_alternative_names": names}
     if len(matches) > 1:
         warn(
             module,
@@ -397,18 +463,18 @@ def ensure_present(client, module: AWSModule, names: list[str]) -> None:
             "Give a Name tag to tell them apart, or delete the extra ones",
         )
     if not matches:
-        after = {**common, "tags": params.get("tags") or {}}
+        after = {**common, "tags": spec.tags or {}}
         if module.check_mode:
-            module.exit_json(changed=True, diff={"before": {}, "after": after}, **common, **view(None, after["tags"]))
-        certificate = request_certificate(client, module, names)
+            return dict(changed=True, diff={"before": {}, "after": after}, **common, **view(None, after["tags"]))
+        certificate = request_certificate(client, module, spec)
         if params["wait"]:
             certificate = wait_until_issued(client, module, certificate["CertificateArn"])
         tags = certificate_tags(client, module, certificate["CertificateArn"])
         after["certificate_arn"] = certificate["CertificateArn"]
-        module.exit_json(changed=True, diff={"before": {}, "after": after}, **common, **view(certificate, tags))
+        return dict(changed=True, diff={"before": {}, "after": after}, **common, **view(certificate, tags))
 
     certificate = matches[0]
-    tag_changes = sync_tags(client, module, certificate)
+    tag_changes = sync_tags(client, module, certificate, spec.tags)
     if not module.check_mode:
         if params["wait"] and certificate.get("Status") != "ISSUED":
             certificate = wait_until_issued(client, module, certificate["CertificateArn"])
@@ -417,9 +483,38 @@ def ensure_present(client, module: AWSModule, names: list[str]) -> None:
     before = {**common, "certificate_arn": certificate["CertificateArn"], "tags": tag_changes.current}
     after = {**before, "tags": tag_changes.after}
     shown_tags = tag_changes.current if module.check_mode else tag_changes.after
-    module.exit_json(
+    return dict(
         changed=tag_changes.changed, diff={"before": before, "after": after}, **common, **view(certificate, shown_tags)
     )
+
+
+def ensure_present(client, module: AWSModule, names: list[str]) -> None:
+    spec = Spec(module.params["domain_name"], names, module.params.get("tags"), client)
+    module.exit_json(**present_result(module, spec, find_all_matching(module, [spec])[0]))
+
+
+def ensure_all_present(module: AWSModule) -> None:
+    """O(certificates): every certificate's reads together, then each one's writes, one result each."""
+    retry = AWSRetry.jittered_backoff()
+    clients: dict[str, Any] = {}
+    specs = []
+    for certificate in module.params["certificates"]:
+        region = certificate.get("region") or module.region
+        if region not in clients:  # one client a region, made one after another (a session is not thread-safe)
+            clients[region] = module.client("acm", retry_decorator=retry, region=region)
+        names = wanted_names(certificate["domain_name"], certificate.get("subject_alternative_names") or [])
+        specs.append(Spec(certificate["domain_name"], names, certificate.get("tags"), clients[region]))
+    matching = find_all_matching(module, specs)
+    results = [
+        {"drift_kind": "acm_certificate_request", **present_result(module, spec, matching[index])}
+        for index, spec in enumerate(specs)
+    ]
+    changed = [result for result in results if result["changed"]]
+    diff = {
+        "before": {f"{r['domain_name']} ({r['region']})": r["diff"]["before"] for r in changed},
+        "after": {f"{r['domain_name']} ({r['region']})": r["diff"]["after"] for r in changed},
+    }
+    module.exit_json(changed=bool(changed), results=results, diff=diff)
 
 
 def ensure_absent(client, module: AWSModule, names: list[str]) -> None:
@@ -462,13 +557,28 @@ def main() -> None:
         records_timeout=dict(type="int", default=60),
         tags=dict(type="dict", aliases=["resource_tags"]),
         purge_tags=dict(type="bool", default=True),
+        certificates=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                domain_name=dict(type="str", required=True),
+                subject_alternative_names=dict(type="list", elements="str", default=[]),
+                region=dict(type="str"),
+                tags=dict(type="dict"),
+            ),
+        ),
     )
     module = AWSModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("state", "present", ["domain_name"])],
-        required_one_of=[("domain_name", "certificate_arn")],
+        required_if=[("state", "present", ["domain_name", "certificates"], True)],
+        required_one_of=[("domain_name", "certificate_arn", "certificates")],
+        mutually_exclusive=[("domain_name", "certificates"), ("certificate_arn", "certificates")],
     )
+    if module.params["certificates"] is not None:
+        if module.params["state"] != "present":
+            module.fail_json(msg="certificates: only with state=present (delete one certificate a task)")
+        ensure_all_present(module)
     client = module.client("acm", retry_decorator=AWSRetry.jittered_backoff())
     domain_name = module.params.get("domain_name")
     names = wanted_names(domain_name, module.params["subject_alternative_names"]) if domain_name else []

@@ -212,6 +212,15 @@ def ensure_present(module: Any, client: Any) -> dict[str, Any]:
             "(include_global_service_events: true), which AWS requires"
         )
     trail, is_logging, current_tags = read_trail(module, client, name)
+    # Left unset, the global events stay as the trail has them: a multi-region trail needs them on.
+    global_events = params["include_global_service_events"]
+    if global_events is None and trail is not None:
+        global_events = trail.get("IncludeGlobalServiceEvents")
+    if params["is_multi_region_trail"] and global_events is False:
+        module.fail_json(
+            msg=f"is_multi_region_trail: trail {name} records no global service events; a multi-region trail must "
+            "(set include_global_service_events: true, which AWS requires)"
+        )
     if trail is None and not params["s3_bucket_name"]:
         module.fail_json(msg=f"s3_bucket_name: required to create trail {name}")
     tag_changes = plan_tag_changes(current_tags, params["tags"], params["purge_tags"])

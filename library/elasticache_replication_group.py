@@ -295,8 +295,9 @@ def read_group(client, module: AWSModule, group_id: str) -> tuple[dict[str, Any]
     account_id = module.params.get("account_id")
     reads: dict[str, Any] = {"group": lambda: describe_group(client, module, group_id)}
     if account_id:
-        arn = arn_to_be(client, "elasticache", account_id, f"replicationgroup:{group_id}")
-        first = f"{group_id}-001"
+        # ElastiCache keeps ids in lower case, in ARNs and member names too.
+        arn = arn_to_be(client, "elasticache", account_id, f"replicationgroup:{group_id.lower()}")
+        first = f"{group_id.lower()}-001"
 
         def first_member() -> dict[str, Any]:
             try:

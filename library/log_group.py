@@ -128,7 +128,14 @@ def describe_all(client, names: list[str]) -> dict[str, dict[str, Any] | None]:
     """Each group by its name (None when it does not exist), from one paged DescribeLogGroups by the
     prefix the names share."""
     prefix = os.path.commonprefix(names)  # noqa: RUF071 - a name prefix, character by character, is what the API takes
-    pages = client.get_paginator("describe_log_groups").paginate(**({"logGroupNamePrefix": prefix} if prefix else {}))
+    if len(names) > 1 and "/" not in prefix.strip("/"):
+        # No shared path (a prefix such as "/" or "/aws/" would page through most of the account's
+        # groups): each name on its own.
+        found = {}
+        for name in names:
+            found.update(describe_all(client, [name]))
+        return found
+    pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=prefix)
     found = {group["logGroupName"]: group for page in pages for group in page["logGroups"]}
     return {name: found.get(name) for name in names}
 

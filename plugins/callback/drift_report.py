@@ -536,10 +536,11 @@ KINDS: dict[str, Kind] = {
     # library/route53_records: one result per record in `results`, each with its name (no final
     # dot, `*` unescaped), type and zone.
     "route53_records": Kind("AWS::Route53::RecordSet", ("record+ +type",), ("record",), (), "", _ZONE, True),
+    # library/acm_certificate_request: one certificate, or several (certificates), each result with its name.
     "acm_certificate_request": Kind(
         "AWS::CertificateManager::Certificate",
-        ("certificate_arn", "@domain_name"),
-        ("@domain_name",),
+        ("certificate_arn", "domain_name", "@domain_name"),
+        ("domain_name", "@domain_name"),
         ("certificate_arn",),
         "",
         "https://{region}.console.aws.amazon.com/acm/home?region={region}#/certificates/{arn_id}",

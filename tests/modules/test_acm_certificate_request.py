@@ -163,3 +163,46 @@ def test_a_no_op_reads_each_candidate_s_details_and_tags_together(aws, boto) -> 
     # ListCertificates, then DescribeCertificate and ListTagsForCertificate side by side.
     assert counts.requests == 3, counts.table()
     assert counts.max_in_flight == 2, counts.table()
+
+
+ALB = {
+    "domain_name": f"api.{DOMAIN}",
+    "subject_alternative_names": [],
+    "region": "ap-northeast-1",
+    "tags": {"Name": "mensetsu-test-alb", "Project": "mensetsu"},
+}
+
+
+def test_several_certificates_are_read_together_and_each_has_its_result(aws, boto) -> None:
+    """certificates (roles/aws_certificates: CloudFront's in us-east-1 and the ALB's in the stack's
+    region, one task): both regions' lists at once, then every candidate's details and tags at once,
+    so two certificates cost the round trips of one; one result each, in order, as the role reads them."""
+    args = {"certificates": [CLOUDFRONT, ALB], "state": "present"}
+    planned = run_module(args, check=True)
+    assert planned["changed"] is True and [r["certificate_arn"] for r in planned["results"]] == [None, None]
+    assert {certificate["region"] for certificate in planned["results"]} == {"us-east-1", "ap-northeast-1"}
+    assert certificates(boto("acm", "us-east-1")) == [] and certificates(boto("acm", "ap-northeast-1")) == []
+    requested = run_module({**args, "wait": True})
+    assert requested["changed"] is True
+    (cloudfront,) = certificates(boto("acm", "us-east-1"))
+    (alb,) = certificates(boto("acm", "ap-northeast-1"))
+    assert [r["certificate_arn"] for r in requested["results"]] == [cloudfront["CertificateArn"], alb["CertificateArn"]]
+    assert all(r["drift_kind"] == "acm_certificate_request" and r["validation_records"] for r in requested["results"])
+    with LatencyProxy(aws.endpoint, delay_ms=300) as proxy, aws.recording_requests() as recorded:
+        again = module.run_module("acm_certificate_request", args, env={"AWS_ENDPOINT_URL": proxy.endpoint})
+        counts = proxy.counts()
+    assert again["changed"] is False and writes(recorded) == []
+    assert [r["status"] for r in again["results"]] == ["ISSUED", "ISSUED"]
+    # Two ListCertificates at once, then two DescribeCertificate and two ListTagsForCertificate at once.
+    assert counts.requests == 6, counts.table()
+    assert counts.max_in_flight == 4, counts.table()
+    # A tag changed by hand on one of them: that one's result changes, in check mode without a write.
+    boto("acm", "ap-northeast-1").add_tags_to_certificate(
+        CertificateArn=alb["CertificateArn"], Tags=[{"Key": "Owner", "Value": "someone"}]
+    )
+    with aws.recording_requests() as recorded:
+        drift = run_module(args, check=True)
+    assert writes(recorded) == [] and [r["changed"] for r in drift["results"]] == [False, True]
+    assert list(drift["diff"]["after"]) == [f"api.{DOMAIN} (ap-northeast-1)"]
+    refused = module.run_module("acm_certificate_request", {**args, "state": "absent"}, failures=1)
+    assert "certificates: only with state=present" in refused["msg"]

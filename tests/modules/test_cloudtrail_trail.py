@@ -128,6 +128,17 @@ def test_bad_input_stops_before_any_write(aws) -> None:
     assert writes(requests) == []
 
 
+def test_a_multi_region_trail_of_a_trail_without_global_events_is_refused_before_a_write(aws, cloudtrail) -> None:
+    """Left unset, include_global_service_events keeps the trail's own value: when that is off, making
+    the trail multi-region is refused (AWS would answer InvalidParameterCombinationException)."""
+    cloudtrail.create_trail(Name=NAME, S3BucketName=BUCKET, IncludeGlobalServiceEvents=False)
+    args = {key: value for key, value in ARGS.items() if key != "include_global_service_events"}
+    with aws.recording_requests() as requests:
+        refused = module.run_module("cloudtrail_trail", args, env=ONE_ATTEMPT, failures=1)
+    assert "is_multi_region_trail" in refused["msg"] and "include_global_service_events: true" in refused["msg"]
+    assert writes(requests) == []
+
+
 def test_the_tags_of_a_trail_that_does_not_exist_are_not_found_as_aws_answers() -> None:
     trails = load_library_module("cloudtrail_trail")
     raw = boto3.client("cloudtrail", region_name=REGION, aws_access_key_id="stubbed", aws_secret_access_key="stubbed")

@@ -90,6 +90,9 @@ def _delete_subscriber(self: BudgetsResponse) -> str:
     if subscriber not in notification.subscribers:
         raise NotFoundException("Unable to delete subscriber - the subscriber doesn't exist.")
     notification.subscribers = [s for s in notification.subscribers if s != subscriber]
+    if not notification.subscribers:  # AWS: "Deleting the last subscriber ... also deletes the notification"
+        budget = _budget(self, "delete subscriber")
+        budget.notifications = [n for n in budget.notifications if n is not notification]
     return json.dumps({})
 
 
