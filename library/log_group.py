@@ -80,7 +80,7 @@ results:
     name: {description: The log group's name., type: str}
     changed: {description: Whether the log group was (or in check mode would be) changed., type: bool}
     log_group: {description: As RV(log_group) for that group., type: dict}
-    diff: {description: Its before and after, when it changed., type: dict}
+    diff: {description: "Its before and after, when it changed.", type: dict}
     drift_kind: {description: "V(log_group): the kind the drift report names it by.", type: str}
 log_group:
   description: The log group as it is after the task (in check mode, as it would be); empty when absent.
