@@ -186,6 +186,7 @@ from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 NotificationKey = tuple[str, str, str, float]
+MISSED = object()  # an early read that got no answer
 # Fields AWS computes; never sent back in UpdateBudget.
 READ_ONLY_FIELDS = ("CalculatedSpend", "LastUpdatedTime", "HealthStatus")
 # The legacy filter pair; AWS refuses it beside FilterExpression and Metrics.
@@ -297,16 +298,21 @@ def get_subscribers(
 ) -> list[dict[str, str]] | None:
     """The notification's subscribers; None when the endpoint does not implement the call (an emulator)."""
     try:
-        pages = client.get_paginator("describe_subscribers_for_notification").paginate(
-            AccountId=account_id, BudgetName=module.params["name"], Notification=notification_api(key)
-        )
-        return [subscriber for page in pages for subscriber in page.get("Subscribers", [])]
+        return subscribers_of(client, account_id, module.params["name"], key)
     except botocore.exceptions.ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("500", "501", "NotImplemented"):
             return None
         module.fail_json_aws(error, msg="Could not describe the subscribers of a budget notification")
     except botocore.exceptions.BotoCoreError as error:
         module.fail_json_aws(error, msg="Could not describe the subscribers of a budget notification")
+
+
+def subscribers_of(client: Any, account_id: str, name: str, key: NotificationKey) -> list[dict[str, str]]:
+    """The notification's subscribers; raises the API's error (NotFoundException: no such notification)."""
+    pages = client.get_paginator("describe_subscribers_for_notification").paginate(
+        AccountId=account_id, BudgetName=name, Notification=notification_api(key)
+    )
+    return [subscriber for page in pages for subscriber in page.get("Subscribers", [])]
 
 
 def notification_keys(module: AWSModule, client: Any, account_id: str) -> list[NotificationKey]:
@@ -323,8 +329,10 @@ def get_notifications(
     account_id: str,
     with_subscribers: bool,
     keys: list[NotificationKey] | None = None,
+    known: dict[NotificationKey, list[dict[str, str]]] | None = None,
 ) -> dict[NotificationKey, list[dict[str, str]] | None]:
-    """The budget's notifications (``keys``, or read now) with (``with_subscribers``) their subscribers."""
+    """The budget's notifications (``keys``, or read now) with (``with_subscribers``) their subscribers;
+    those in ``known`` (read beside the list) are not read again."""
     if keys is None:
         try:
             keys = notification_keys(module, client, account_id)
@@ -334,9 +342,12 @@ def get_notifications(
         return dict.fromkeys(keys)
     # Every notification's subscribers side by side: one round trip on AWS. An endpoint without the
     # call (an emulator) answers each with an error, all in the same round trip, and one warning says so.
-    found = read_in_parallel(
-        module, {key: functools.partial(get_subscribers, module, client, account_id, key) for key in keys}
+    known = known or {}
+    read = read_in_parallel(
+        module,
+        {key: functools.partial(get_subscribers, module, client, account_id, key) for key in keys if key not in known},
     )
+    found = {key: known[key] if key in known else read[key] for key in keys}
     if any(subscribers is None for subscribers in found.values()):
         warn(
             module,
@@ -507,22 +518,29 @@ def delete_budget(module: AWSModule, client: Any, account_id: str) -> None:
 def ensure_present(module: AWSModule, client: Any, account_id: str) -> tuple[bool, dict, dict, dict]:
     wanted_notifications = desired_notifications(module)
     with_subscribers = wanted_notifications is not None
-    # The budget and its notifications side by side: both are asked by the budget's name.
-    read = read_in_parallel(
-        module,
-        {
-            "budget": lambda: get_budget(module, client, account_id),
-            # Any error set aside (None): it matters only for a budget that exists, read again below.
-            "keys": early_read(lambda: notification_keys(module, client, account_id)),
-        },
-    )
+    # The budget, its notifications and the declared notifications' subscribers side by side: all are
+    # asked by names the task gives (one round trip on a run that changes nothing).
+    reads: dict[Any, Any] = {
+        "budget": lambda: get_budget(module, client, account_id),
+        # Any error set aside (None): it matters only for a budget that exists, read again below.
+        "keys": early_read(lambda: notification_keys(module, client, account_id)),
+    }
+    for key in wanted_notifications or {}:
+        # Not found, or an endpoint without the call: set aside, and asked again below if it matters.
+        reads[("subscribers", key)] = early_read(
+            functools.partial(subscribers_of, client, account_id, module.params["name"], key), missed=MISSED
+        )
+    read = read_in_parallel(module, reads)
     current, keys = read["budget"], read["keys"]
+    early_subscribers = {
+        name[1]: value for name, value in read.items() if isinstance(name, tuple) and value is not MISSED
+    }
     if current is None:
         budget = create_budget(module, client, account_id, wanted_notifications)
         after = budget_terms(budget, wanted_notifications)
         return True, {}, after, budget
     # An error for a budget that exists (or was made between the two reads) is asked again, and fails.
-    current_notifications = get_notifications(module, client, account_id, with_subscribers, keys)
+    current_notifications = get_notifications(module, client, account_id, with_subscribers, keys, early_subscribers)
     before = budget_terms(current, current_notifications)
     changed = update_budget(module, client, account_id, current)
     if wanted_notifications is not None:
