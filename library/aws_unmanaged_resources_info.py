@@ -10,15 +10,18 @@ short_description: List what exists in an environment's scope on AWS but is not 
 version_added: 1.0.0
 description:
   - Reads, within one environment's own scope (its VPC and subnets, hosted zone, buckets, the app
-    role, the secrets prefix, the load balancer, target group and distribution, its tags), every
+    role, the secrets prefix, the distribution, its tags), every
     resource or sub-resource of the kinds below, and returns those the declaration does not name.
   - "Kinds: security groups in the VPC and their attachments to network interfaces, instances and
     network interfaces in the subnets, managed and inline policies on the app role, statements of
     the buckets' policies (by Sid, or by content when a statement has none), Route 53 records in
-    the zone (its apex NS and SOA and ACM's validation CNAMEs excluded), listeners and listener
-    rules on the load balancer, targets in the target group, CloudFront origins and cache
-    behaviors, secrets under the prefix, CloudWatch alarms and dashboards tagged with the
+    the zone (its apex NS and SOA and ACM's validation CNAMEs excluded), CloudFront origins and
+    cache behaviors, secrets under the prefix, CloudWatch alarms and dashboards tagged with the
     environment."
+  - "Not scanned: the load balancer's listeners and listener rules and the target group's targets.
+    The compute stage's module (elb_load_balancing) compares every one of them with the declaration
+    (an undeclared one is its drift, and a converge removes it), so the scan would report them a
+    second time."
   - Every read runs in a thread pool, one client per service (shared by the threads, its
     connections kept alive). Sends only Describe, List and Get requests, in check mode or not; a
     converge does not remove an unmanaged resource, so C(changed) is always false.
@@ -61,14 +64,6 @@ options:
     description: The environment's secrets prefix (secrets named C(<prefix>/...)).
     type: str
     default: ""
-  load_balancer:
-    description: The load balancer's name or ARN.
-    type: str
-    default: ""
-  target_group:
-    description: The target group's name or ARN.
-    type: str
-    default: ""
   distribution_id:
     description: The CloudFront distribution's id.
     type: str
@@ -104,8 +99,6 @@ options:
         type: list
         elements: str
         default: []
-      listener_ports: {description: Ports of the declared listeners., type: list, elements: int, default: []}
-      listener_rules: {description: Declared non-default listener rules' ARNs., type: list, elements: str, default: []}
       origins: {description: Declared CloudFront origin ids., type: list, elements: str, default: []}
       behaviors:
         description: Declared CloudFront cache behaviors' path patterns (the default behavior is C(*)).
@@ -208,7 +201,7 @@ from ansible.module_utils.aws_module import AWSModule
 STAGES: dict[str, tuple[str, ...]] = {
     "security": ("security_group", "security_group_attachment"),
     "network": ("network_interface",),
-    "compute": ("instance", "listener", "listener_rule", "target"),
+    "compute": ("instance",),
     "iam": ("managed_policy", "inline_policy"),
     "storage": ("bucket_policy_statement",),
     "dns": ("record",),
@@ -282,7 +275,7 @@ class Scan:
 
 
 # The ResourceName CloudTrail's events give each kind: the resource's own id, or its parent's.
-_BY_ARN = {"listener", "listener_rule", "target", "secret"}
+_BY_ARN = {"secret"}
 _BY_PARENT = {"security_group_attachment", "managed_policy", "inline_policy", "bucket_policy_statement"}
 _BY_PARENT |= {"origin", "behavior"}
 
@@ -569,121 +562,6 @@ def scan_zone(scan: Scan) -> None:
         )
 
 
-def _not_found(error: ClientError) -> bool:
-    return "NotFound" in error.response.get("Error", {}).get("Code", "")
-
-
-def _resolve(scan: Scan, client: Any, operation: str, key: str, ref: str, arn_key: str) -> dict[str, Any] | None:
-    """A load balancer or target group by ARN or name; None when it does not exist."""
-    arguments = {f"{arn_key}s": [ref]} if ref.startswith("arn:") else {"Names": [ref]}
-    try:
-        found = scan.call(client, operation, **arguments)[key]
-    except ClientError as error:
-        if _not_found(error):
-            return None
-        raise
-    return found[0] if found else None
-
-
-def scan_load_balancer(scan: Scan) -> None:
-    elb = scan.client("elbv2")
-    ref = scan.params["load_balancer"]
-    if ref.startswith("arn:"):
-        # Its listeners at once, by the ARN the comparison read: the name is the ARN's
-        # (loadbalancer/app/<name>/<id>), and a balancer deleted since answers "not found".
-        balancer = {"LoadBalancerArn": ref, "LoadBalancerName": ref.split(":", 5)[-1].split("/")[2]}
-    else:
-        balancer = _resolve(scan, elb, "describe_load_balancers", "LoadBalancers", ref, "LoadBalancerArn")
-    if balancer is None:
-        return
-    ports = {int(port) for port in scan.declared.get("listener_ports") or []}
-    rules_declared = set(scan.declared.get("listener_rules") or [])
-    try:
-        listeners = scan.pages(elb, "describe_listeners", "Listeners", LoadBalancerArn=balancer["LoadBalancerArn"])
-    except ClientError as error:
-        if _not_found(error):
-            return
-        raise
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        rules = list(
-            pool.map(lambda listener: scan.call(elb, "describe_rules", ListenerArn=listener["ListenerArn"]), listeners)
-        )
-    for listener, answer in zip(listeners, rules, strict=True):
-        if listener["Port"] not in ports:
-            scan.add(
-                "listener",
-                "AWS::ElasticLoadBalancingV2::Listener",
-                listener["ListenerArn"],
-                f"{listener.get('Protocol')} listener on port {listener['Port']} of {balancer['LoadBalancerName']}",
-                scan.regional(f"aws elbv2 delete-listener --listener-arn {listener['ListenerArn']}"),
-                "roles/aws_compute declares the HTTPS listener only; "
-                f"{scan.allow_hint(listener['ListenerArn'], 'listener')}",
-                name=f"{balancer['LoadBalancerName']}:{listener['Port']}",
-                arn=listener["ListenerArn"],
-            )
-            continue  # its rules go with it
-        for rule in answer.get("Rules", []):
-            if rule.get("IsDefault") or rule["RuleArn"] in rules_declared:
-                continue
-            conditions = "; ".join(
-                f"{c.get('Field')} {','.join(c.get('Values') or [])}" for c in rule.get("Conditions", [])
-            )
-            scan.add(
-                "listener_rule",
-                "AWS::ElasticLoadBalancingV2::ListenerRule",
-                rule["RuleArn"],
-                f"rule {rule.get('Priority')} on port {listener['Port']} of {balancer['LoadBalancerName']}: "
-                f"{conditions} -> {', '.join(a.get('Type', '') for a in rule.get('Actions', []))}",
-                scan.regional(f"aws elbv2 delete-rule --rule-arn {rule['RuleArn']}"),
-                "roles/aws_compute declares the listener's default action only; "
-                f"{scan.allow_hint(rule['RuleArn'], 'listener_rule')}",
-                name=f"{balancer['LoadBalancerName']}:{listener['Port']}:{rule.get('Priority')}",
-                arn=rule["RuleArn"],
-            )
-
-
-def scan_target_group(scan: Scan) -> None:
-    elb = scan.client("elbv2")
-    ref = scan.params["target_group"]
-    if ref.startswith("arn:"):
-        # Its targets at once, by the ARN the comparison read (targetgroup/<name>/<id>).
-        group = {"TargetGroupArn": ref, "TargetGroupName": ref.split(":", 5)[-1].split("/")[1]}
-    else:
-        group = _resolve(scan, elb, "describe_target_groups", "TargetGroups", ref, "TargetGroupArn")
-    if group is None:
-        return
-    declared = set(scan.declared.get("instances") or [])
-    try:
-        health = scan.call(elb, "describe_target_health", TargetGroupArn=group["TargetGroupArn"])
-    except ClientError as error:
-        if _not_found(error):
-            return
-        raise
-    for description in health.get("TargetHealthDescriptions", []):
-        target = description["Target"]
-        if target["Id"] in declared:
-            continue
-        port = target.get("Port", group.get("Port"))  # none for a Lambda target
-        at, port_words, port_option = ("", "", "")
-        if port is not None:
-            at, port_words, port_option = f":{port}", f" port {port}", f",Port={port}"
-        scan.add(
-            "target",
-            "AWS::ElasticLoadBalancingV2::TargetGroup",
-            f"{group['TargetGroupName']}/{target['Id']}{at}",
-            f"target {target['Id']}{port_words} in {group['TargetGroupName']} "
-            f"({(description.get('TargetHealth') or {}).get('State', '?')})",
-            scan.regional(
-                f"aws elbv2 deregister-targets --target-group-arn {group['TargetGroupArn']} --targets "
-                f"Id={target['Id']}{port_option}"
-            ),
-            f"the target group holds the app hosts (app_instance_count in {scan.inventory}sizes.yml); "
-            f"{scan.allow_hint(target['Id'], 'target')}",
-            name=target["Id"],
-            arn=group["TargetGroupArn"],
-        )
-
-
 def scan_distribution(scan: Scan) -> None:
     distribution = scan.params["distribution_id"]
     cloudfront = scan.client("cloudfront", "us-east-1")
@@ -839,10 +717,6 @@ def readers(scan: Scan) -> list[tuple[str, Callable[[], None]]]:
         jobs += [(f"bucket {b}", lambda b=b: scan_bucket(scan, b)) for b in params["buckets"] if b]
     if params["hosted_zone_id"] and "dns" in stages:
         jobs.append(("hosted_zone", lambda: scan_zone(scan)))
-    if params["load_balancer"] and "compute" in stages:
-        jobs.append(("load_balancer", lambda: scan_load_balancer(scan)))
-    if params["target_group"] and "compute" in stages:
-        jobs.append(("target_group", lambda: scan_target_group(scan)))
     if params["distribution_id"] and "edge" in stages:
         jobs.append(("distribution", lambda: scan_distribution(scan)))
     if params["secrets_prefix"] and "secrets" in stages:
@@ -891,8 +765,6 @@ def main() -> None:
         inline_policies=dict(type="list", elements="str", default=[]),
         bucket_policies=dict(type="dict", default={}),
         records=dict(type="list", elements="str", default=[]),
-        listener_ports=dict(type="list", elements="int", default=[]),
-        listener_rules=dict(type="list", elements="str", default=[]),
         origins=dict(type="list", elements="str", default=[]),
         behaviors=dict(type="list", elements="str", default=["*"]),
         secrets=dict(type="list", elements="str", default=[], no_log=False),
@@ -908,8 +780,6 @@ def main() -> None:
         buckets=dict(type="list", elements="str", default=[]),
         role_name=dict(type="str", default=""),
         secrets_prefix=dict(type="str", default="", no_log=False),
-        load_balancer=dict(type="str", default=""),
-        target_group=dict(type="str", default=""),
         distribution_id=dict(type="str", default=""),
         tags=dict(type="dict", default={}),
         name_prefix=dict(type="str", default=""),
