@@ -57,13 +57,19 @@ description:
   - >-
     With host-key checking on, a StrictHostKeyChecking option in ssh_args (ansible.cfg's
     accept-new) takes precedence over mitogen's own "StrictHostKeyChecking yes".
+  - >-
+    On Linux a task's worker ends with the run that started it (PR_SET_PDEATHSIG): a run killed
+    with its process group (a cancelled job) leaves no worker waiting for ever on the multiplexer
+    that died with it.
 """
 
 # After DOCUMENTATION: ansible-doc and ansible-test read it without importing mitogen.
+import ctypes
 import functools
 import hashlib
 import marshal
 import os
+import signal
 import stat
 import sys
 import tempfile
@@ -560,3 +566,42 @@ class StrategyModule(ansible_mitogen.strategy.StrategyMixin, Base):
             _display.vvv(f"No warm-up of the AWS modules' interpreter: {error}")
             worker = None
         _WARM_UP.append(worker)
+
+
+# Workers die with the run. ansible-core's WorkerProcess puts itself in a session of its own (setsid),
+# so a signal to the run's process group (a cancelled CI or AWX job, an operator's kill) does not
+# reach it: under stock Ansible it finishes its task and exits. Under mitogen the module runs in the
+# multiplexer's children, which die with the group, and the worker then waits for their answer for
+# ever (tests/test_interrupted_provision.py found one left per such interruption, each about 60 MB).
+# On Linux the worker asks the kernel to kill it when the process that started it ends
+# (PR_SET_PDEATHSIG), and ends at once if that process is already gone. Elsewhere nothing changes.
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            return
+    except (OSError, AttributeError):  # no prctl: not Linux
+        return
+    if os.getppid() != parent:  # the run ended between the fork and the prctl
+        os._exit(1)
+
+
+_worker_start = WorkerProcess.start
+_worker_detach = WorkerProcess._detach
+
+
+def _start_remembering_the_run(self: WorkerProcess) -> None:
+    self._mensetsu_parent = os.getpid()
+    _worker_start(self)
+
+
+def _detach_dying_with_the_run(self: WorkerProcess) -> None:
+    _worker_detach(self)
+    _die_with_parent(getattr(self, "_mensetsu_parent", os.getppid()))
+
+
+setattr(WorkerProcess, "start", _start_remembering_the_run)  # noqa: B010
+setattr(WorkerProcess, "_detach", _detach_dying_with_the_run)  # noqa: B010
