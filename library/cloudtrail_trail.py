@@ -120,6 +120,7 @@ from ansible.module_utils.parallel_reads import arn_to_be, aws_read, early_read,
 from ansible.module_utils.tag_sync import apply_tag_changes, plan_tag_changes
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import ansible_dict_to_boto3_tag_list
 
 # The module's option -> the key of DescribeTrails' answer and of UpdateTrail/CreateTrail's request.
 SETTINGS = {
@@ -232,7 +233,7 @@ def ensure_present(module: Any, client: Any) -> dict[str, Any]:
         try:
             if trail is None:
                 request = {SETTINGS[option][1]: value for option, value in declared.items() if option in SETTINGS}
-                tags = [{"Key": key, "Value": value} for key, value in sorted(declared.get("tags", {}).items())]
+                tags = ansible_dict_to_boto3_tag_list(declared.get("tags", {}))
                 trail = client.create_trail(Name=name, TagsList=tags, aws_retry=True, **request)
                 trail.pop("ResponseMetadata", None)
                 if declared["is_logging"]:
@@ -259,8 +260,7 @@ def update_trail(module: Any, client: Any, trail: dict[str, Any], changed: dict[
         (client.start_logging if changed["is_logging"] else client.stop_logging)(Name=name, aws_retry=True)
 
     def add(to_set: dict[str, str]) -> None:
-        tags = [{"Key": key, "Value": value} for key, value in sorted(to_set.items())]
-        client.add_tags(ResourceId=arn, TagsList=tags, aws_retry=True)
+        client.add_tags(ResourceId=arn, TagsList=ansible_dict_to_boto3_tag_list(to_set), aws_retry=True)
 
     def remove(keys: list[str]) -> None:
         client.remove_tags(ResourceId=arn, TagsList=[{"Key": key} for key in keys], aws_retry=True)
