@@ -20,9 +20,20 @@ description:
     undeclared, one request after another, and has no check mode), M(community.aws.s3_lifecycle),
     M(community.aws.s3_cors) (no check mode either) and the logging module; no ACL is ever sent,
     the log bucket's policy grants C(logging.s3.amazonaws.com).
+  - "Bucket names are global. With O(expected_owner), every request on a bucket carries AWS's bucket
+    owner condition (C(ExpectedBucketOwner)): a bucket another account holds answers 403 to the
+    reads, and the task stops before any write with a message naming O(buckets[].setting) (one
+    C(ListBuckets) then tells that from this account's bucket that the caller may not read). No
+    request of its own: the reads it makes anyway carry the condition."
 author:
   - mensetsu platform team (!UNKNOWN)
 options:
+  expected_owner:
+    description:
+      - The account id that must own every bucket (C(ExpectedBucketOwner) on each request that names
+        one); empty sends no condition.
+    type: str
+    default: ""
   buckets:
     description: The buckets and what is declared for each.
     type: list
@@ -33,6 +44,11 @@ options:
         description: The bucket's name.
         type: str
         required: true
+      setting:
+        description:
+          - The setting the name comes from (e.g. V(static_bucket_name)), named in the message when
+            another account holds the name.
+        type: str
       public_access:
         description: The bucket's public access block; the flags not given keep their value.
         type: dict
@@ -192,6 +208,34 @@ MAX_THREADS = 16
 
 class BucketMissing(Exception):
     """A read answered NoSuchBucket."""
+
+
+DENIED_CODES = ("AccessDenied", "403")
+
+
+class OwnerConditionClient:
+    """The S3 client whose every request that takes ExpectedBucketOwner carries it: AWS answers 403
+    AccessDenied when another account owns the bucket, instead of reading or writing that bucket."""
+
+    def __init__(self, client: Any, owner: str) -> None:
+        self._client, self._owner = client, owner
+        model = client.meta.service_model
+        self._conditioned = {
+            method
+            for method, operation in client.meta.method_to_api_mapping.items()
+            if "ExpectedBucketOwner" in model.operation_model(operation).input_shape.members
+        }
+
+    def __getattr__(self, name: str) -> Any:
+        attribute = getattr(self._client, name)
+        if name not in self._conditioned:
+            return attribute
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            kwargs.setdefault("ExpectedBucketOwner", self._owner)
+            return attribute(*args, **kwargs)
+
+        return call
 
 
 class WriteFailed(Exception):
@@ -463,7 +507,8 @@ class Buckets:
         if client is None:
             config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)
             client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff(), config=config)
-        self.client = client
+        self.owner = module.params.get("expected_owner") or ""
+        self.client = OwnerConditionClient(client, self.owner) if self.owner else client
         self.pool = ThreadPoolExecutor(max_workers=threads)
 
     def fail(self, error: Exception, bucket: str, what: str) -> None:
@@ -478,6 +523,7 @@ class Buckets:
                 reader = READERS.get(attribute, self._head)
                 jobs.append((bucket["name"], attribute, self.pool.submit(reader, self.client, bucket["name"])))
         states: dict[str, dict[str, Any] | None] = {bucket["name"]: {} for bucket in buckets}
+        denied: dict[str, tuple[str, Exception]] = {}
         for name, attribute, future in jobs:
             try:
                 value = future.result()
@@ -485,10 +531,46 @@ class Buckets:
                 states[name] = None
                 continue
             except AWS_ERRORS as e:
-                self.fail(e, name, f"read the {attribute}")
+                if not (self.owner and error_code(e) in DENIED_CODES):
+                    self.fail(e, name, f"read the {attribute}")
+                denied.setdefault(name, (attribute, e))
+                continue
             if states[name] is not None:
                 states[name][attribute] = value  # type: ignore[index]
+        if denied:
+            self.stop_on_denied(buckets, denied)
         return [states[bucket["name"]] for bucket in buckets]
+
+    def stop_on_denied(self, buckets: list[dict[str, Any]], denied: dict[str, tuple[str, Exception]]) -> None:
+        """Reads under the owner condition answered 403: another account holds the name, unless the
+        account owns the bucket (ListBuckets) and the caller may not read it. Stops the task either way."""
+        try:
+            owned = {bucket["Name"] for page in self._list_buckets() for bucket in page.get("Buckets", [])}
+        except AWS_ERRORS as e:
+            denied_names = ", ".join(denied)
+            self.module.fail_json_aws(e, msg=f"Failed to list the buckets (reads of {denied_names} were denied)")
+        for name, (attribute, error) in denied.items():
+            if name in owned:
+                self.fail(error, name, f"read the {attribute}")
+        taken = [bucket for bucket in buckets if bucket["name"] in denied]
+        self.module.fail_json(
+            msg=" ".join(
+                f"{bucket.get('setting') or 'buckets[].name'}: the bucket name {bucket['name']} belongs to another AWS "
+                f"account (bucket names are global; it answers 403 to this account, {self.owner}). Set "
+                f"{bucket.get('setting') or 'the name'} to a free name."
+                for bucket in taken
+            ),
+            taken=[bucket["name"] for bucket in taken],
+        )
+
+    def _list_buckets(self) -> list[dict[str, Any]]:
+        pages, request = [], {}
+        while True:
+            page = self.client.list_buckets(aws_retry=True, **request)
+            pages.append(page)
+            if not page.get("ContinuationToken"):
+                return pages
+            request = {"ContinuationToken": page["ContinuationToken"]}
 
     @staticmethod
     def _head(client: Any, bucket: str) -> bool:
@@ -512,7 +594,10 @@ class Buckets:
             if error_code(e) != "BucketAlreadyOwnedByYou":
                 raise WriteFailed("create") from e
         try:
-            self.client.get_waiter("bucket_exists").wait(Bucket=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
+            condition = {"ExpectedBucketOwner": self.owner} if self.owner else {}
+            self.client.get_waiter("bucket_exists").wait(
+                Bucket=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}, **condition
+            )
         except AWS_ERRORS as e:  # a WaiterError is a BotoCoreError
             raise WriteFailed("wait for the creation") from e
 
@@ -595,6 +680,7 @@ def main() -> None:
     )
     bucket_spec = dict(
         name=dict(type="str", required=True),
+        setting=dict(type="str"),
         public_access=dict(type="dict", options={option: dict(type="bool") for option in PUBLIC_ACCESS_KEYS}),
         object_ownership=dict(type="str", choices=["BucketOwnerEnforced", "BucketOwnerPreferred", "ObjectWriter"]),
         encryption=dict(type="str", choices=["AES256", "aws:kms", "aws:kms:dsse"]),
@@ -608,7 +694,10 @@ def main() -> None:
             options=dict(target_bucket=dict(type="str", required=True), target_prefix=dict(type="str", default="")),
         ),
     )
-    argument_spec = dict(buckets=dict(type="list", elements="dict", required=True, options=bucket_spec))
+    argument_spec = dict(
+        buckets=dict(type="list", elements="dict", required=True, options=bucket_spec),
+        expected_owner=dict(type="str", default=""),
+    )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     names = [bucket["name"] for bucket in module.params["buckets"]]
     if len(set(names)) != len(names):

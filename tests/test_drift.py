@@ -927,7 +927,7 @@ def test_the_workflow_is_a_valid_github_workflow_that_fails_on_drift():
 
 # Modules of the provisioning roles that only read, or whose results are no AWS resource.
 # Read-only modules (no resource of their own) and the static upload (publish, not drift).
-NOT_RESOURCES = {"aws_account_info", "aws_az_info", "s3_static_sync", "ec2_subnet_zones", "s3_bucket_names"}
+NOT_RESOURCES = {"aws_account_info", "aws_az_info", "s3_static_sync", "ec2_subnet_zones"}
 NOT_RESOURCES |= {"aws_long_creations_wait"}  # reads only: it waits for what rds_instance and others created
 
 

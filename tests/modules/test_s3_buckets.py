@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
+import pytest
 
 from tests.support import module
 from tests.support.requests import writes
@@ -253,3 +254,72 @@ def test_a_new_bucket_in_us_east_1_gets_only_what_aws_defaults_lack() -> None:
         stubber.assert_no_pending_responses()
     assert result["changed"] is True and result["exists"] is False
     assert {item["attribute"] for item in result["differences"]} == {"bucket", "versioning", "tags"}
+
+
+# --- The bucket owner condition (expected_owner) ---------------------------------------------------
+# AWS answers 403 AccessDenied to a request whose ExpectedBucketOwner is not the bucket's account;
+# moto ignores the condition, and the project's emulator (tests/support/moto_aws.py) answers as AWS.
+ACCOUNT, OTHER_ACCOUNT = "123456789012", "210987654321"
+
+
+def test_a_name_another_account_holds_stops_the_task_before_any_write(aws, boto) -> None:
+    s3 = boto("s3")
+    log_target(s3)
+    squatter = boto3.client(
+        "s3",
+        region_name="ap-northeast-1",
+        endpoint_url=aws.endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    squatter.meta.events.register(
+        "before-sign.s3", lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT)
+    )
+    squatter.create_bucket(Bucket=STATIC, CreateBucketConfiguration=REGION_CONFIG)
+    buckets = [{**bucket, "setting": f"{bucket['tags']['Purpose'].split('-')[0]}_bucket_name"} for bucket in declared()]
+
+    for check in (True, False):
+        with aws.recording_requests() as requests:
+            result = module.run_module(
+                "s3_buckets", {"buckets": buckets, "expected_owner": ACCOUNT}, check=check, failures=1
+            )
+        assert writes(requests) == [], [str(request) for request in writes(requests)]
+        assert result["msg"].startswith(f"static_bucket_name: the bucket name {STATIC} belongs to another AWS account")
+        assert "media_bucket_name" not in result["msg"] and result["taken"] == [STATIC]
+    assert {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]} == {LOGS}, "the free name's bucket was created"
+    assert squatter.get_bucket_versioning(Bucket=STATIC).get("Status") is None
+
+    # This account's own bucket passes the condition: read, compared, nothing written.
+    own = {"name": LOGS, "setting": "log_bucket_name", "object_ownership": "BucketOwnerEnforced"}
+    with aws.recording_requests() as requests:
+        result = module.run_module("s3_buckets", {"buckets": [own], "expected_owner": ACCOUNT})
+    assert result["changed"] is False and len(requests) == 1 and writes(requests) == []
+
+
+def test_a_denied_read_of_this_accounts_own_bucket_fails_as_the_read() -> None:
+    """403 under the condition, yet ListBuckets lists the bucket: the caller may not read its own bucket,
+    which is the read's error, not another account's name."""
+    from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry, RetryingBotoClientWrapper
+    from botocore.stub import Stubber
+
+    from tests.support.library_code import ModuleFailed, TaskModule, load_library_module
+
+    code = load_library_module("s3_buckets")
+    raw = boto3.client("s3", region_name="ap-northeast-1", aws_access_key_id="stubbed", aws_secret_access_key="stubbed")
+    client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=1))
+    task = TaskModule({"expected_owner": ACCOUNT}, check_mode=True)
+    with Stubber(raw) as stubber:
+        stubber.add_client_error(
+            "get_bucket_versioning",
+            "AccessDenied",
+            http_status_code=403,
+            expected_params={"Bucket": STATIC, "ExpectedBucketOwner": ACCOUNT},
+        )
+        stubber.add_response("list_buckets", {"Buckets": [{"Name": STATIC}]}, {})
+        runner = code.Buckets(task, client, threads=1)
+        with pytest.raises(ModuleFailed) as failed:
+            runner.run([{"name": STATIC, "setting": "static_bucket_name", "versioning": True}])
+        runner.pool.shutdown()
+        stubber.assert_no_pending_responses()
+    assert str(failed.value).startswith(f"Failed to read the versioning of bucket {STATIC}: "), failed.value
+    assert "AccessDenied" in str(failed.value)

@@ -14,6 +14,10 @@ inventory works around the emulator for these:
   budget that does not exist. Answered on moto's own budget records, with the errors the Budgets
   API reference gives (NotFoundException, DuplicateRecordException), so roles/aws_budget compares
   and changes subscribers on the emulator as on AWS.
+- S3's bucket owner condition: a bucket request with ExpectedBucketOwner (the x-amz-expected-bucket-owner
+  header) on a bucket another account owns answers 403 AccessDenied, as AWS does; moto 5.2.5 ignores
+  the header and answers from the other account's bucket, so library/s3_buckets could not tell a
+  bucket name another account holds from this account's bucket.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ from moto.budgets.models import Budget, Notification
 from moto.budgets.responses import BudgetsResponse
 from moto.core.utils import unix_time
 from moto.elbv2.models import FakeLoadBalancer
+from moto.s3.exceptions import BucketAccessDeniedError
+from moto.s3.models import s3_backends
+from moto.s3.responses import S3Response
 
 # What AWS answers for a new ALB and moto omits: key -> AWS's value.
 AWS_ALB_DEFAULTS = {"access_logs.s3.enabled": "false"}
@@ -101,6 +108,23 @@ BudgetsResponse.describe_notifications_for_budget = _describe_notifications_for_
 BudgetsResponse.describe_subscribers_for_notification = _describe_subscribers_for_notification  # type: ignore[attr-defined]
 BudgetsResponse.create_subscriber = _create_subscriber  # type: ignore[attr-defined]
 BudgetsResponse.delete_subscriber = _delete_subscriber  # type: ignore[attr-defined]
+
+
+_moto_bucket_response = S3Response._bucket_response
+
+
+def _bucket_response_with_owner_condition(self: S3Response, request: Any, full_url: str) -> Any:
+    """AWS: "If the bucket is owned by a different account, the request fails with the HTTP status code
+    403 Forbidden (access denied)" (ExpectedBucketOwner, every bucket operation that takes it)."""
+    expected = request.headers.get("x-amz-expected-bucket-owner")
+    bucket_name = self.parse_bucket_name_from_url(request, full_url)
+    owner = s3_backends.bucket_accounts.get(bucket_name) if bucket_name else None
+    if expected and owner is not None and owner[1] != expected:
+        raise BucketAccessDeniedError(bucket_name)
+    return _moto_bucket_response(self, request, full_url)
+
+
+S3Response._bucket_response = _bucket_response_with_owner_condition  # type: ignore[method-assign]
 
 
 def main() -> None:
