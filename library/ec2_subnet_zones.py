@@ -74,6 +74,13 @@ offering_zones:
   returned: always
   type: list
   elements: str
+subnets:
+  description:
+    - Every subnet of the VPC as C(DescribeSubnets) answered (tags included); M(ec2_vpc_subnets) takes
+      them as O(ec2_vpc_subnets#module:known_subnets) instead of reading them again.
+  returned: always
+  type: list
+  elements: dict
 """
 
 from typing import Any
@@ -126,7 +133,9 @@ def choose_zones(
     return [zone for zone in zones if zone], warnings
 
 
-def read_account(module: AWSModule, client: Any) -> tuple[list[str], list[dict[str, Any]], dict[str, str]]:
+def read_account(
+    module: AWSModule, client: Any
+) -> tuple[list[str], list[dict[str, Any]], dict[str, str], list[dict[str, Any]]]:
     """The zones, the offerings and the VPC's subnets: three reads side by side (none needs another)."""
     params = module.params
 
@@ -154,18 +163,18 @@ def read_account(module: AWSModule, client: Any) -> tuple[list[str], list[dict[s
     if params["instance_types"]:
         reads["offerings"] = aws_read(module, "the instance type offerings", offerings)
     if params["vpc_id"]:
-        reads["subnets"] = aws_read(
-            module,
-            "the subnets",
-            lambda: client.describe_subnets(Filters=[{"Name": "vpc-id", "Values": [params["vpc_id"]]}], aws_retry=True)[
-                "Subnets"
-            ],
-        )
+        reads["subnets"] = aws_read(module, "the subnets", lambda: vpc_subnets(client, params["vpc_id"]))
     found = read_in_parallel(module, reads)
     zones, subnets = found["zones"], found.get("subnets", [])
     wanted = {cidr for group in params["subnet_groups"] for cidr in group}
     existing = {subnet["CidrBlock"]: subnet["AvailabilityZone"] for subnet in subnets if subnet["CidrBlock"] in wanted}
-    return [zone["ZoneName"] for zone in zones], found.get("offerings", []), existing
+    return [zone["ZoneName"] for zone in zones], found.get("offerings", []), existing, subnets
+
+
+def vpc_subnets(client: Any, vpc_id: str) -> list[dict[str, Any]]:
+    """Every subnet of the VPC, tags included: one paginated DescribeSubnets."""
+    pages = client.get_paginator("describe_subnets").paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
+    return [subnet for page in pages for subnet in page.get("Subnets", [])]
 
 
 def main() -> None:
@@ -177,7 +186,7 @@ def main() -> None:
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = module.client("ec2", retry_decorator=AWSRetry.jittered_backoff(retries=10))
     groups = [[str(cidr) for cidr in group] for group in module.params["subnet_groups"]]
-    available, offerings, existing = read_account(module, client)
+    available, offerings, existing, subnets = read_account(module, client)
     try:
         zones, warnings = choose_zones(available, offerings, module.params["instance_types"], existing, groups)
     except NotEnoughZones as e:
@@ -193,6 +202,7 @@ def main() -> None:
         zones_by_cidr=zones_by_cidr,
         existing=existing,
         offering_zones=offering_zones(available, offerings, module.params["instance_types"]),
+        subnets=subnets,
     )
 
 

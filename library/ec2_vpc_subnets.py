@@ -16,6 +16,8 @@ description:
     times plus its tags (C(DescribeTags)) on every run, so a loop over four subnets is four module
     runs and about twenty requests when nothing changes.
   - An existing subnet keeps its zone (a subnet never moves; O(subnets[].az) is used on creation).
+  - With O(known_subnets) (the VPC's subnets another module of the same run read, such as
+    M(ec2_subnet_zones)' RV(ec2_subnet_zones#module:subnets)) it sends no read at all.
   - The comparison that decides C(changed) is the one the write path uses. Check mode sends no
     write. Returns one entry per subnet in RV(results), with its own C(changed) and C(diff).
 author:
@@ -35,6 +37,12 @@ options:
       az: {description: The zone a new subnet is created in., type: str}
       map_public: {description: Whether instances launched in it get a public IPv4 address., type: bool, default: false}
       tags: {description: The subnet's tags., type: dict, default: {}}
+  known_subnets:
+    description:
+      - Every subnet of O(vpc_id) as C(DescribeSubnets) answered earlier in the run, with nothing written
+        to them since; used instead of reading them. Not given, the module reads them.
+    type: list
+    elements: dict
   purge_tags:
     description: Remove the tags a subnet has beyond O(subnets[].tags).
     type: bool
@@ -203,7 +211,12 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     duplicated = sorted({cidr for cidr in cidrs if cidrs.count(cidr) > 1})
     if duplicated:
         module.fail_json(msg=f"subnets declared more than once: {', '.join(duplicated)}")
-    existing = read_subnets(module, client, module.params["vpc_id"])
+    known = module.params.get("known_subnets")
+    if known is None:
+        existing = read_subnets(module, client, module.params["vpc_id"])
+    else:
+        vpc_id = module.params["vpc_id"]
+        existing = {subnet["CidrBlock"]: subnet_view(subnet) for subnet in known if subnet.get("VpcId") == vpc_id}
     results = []
     for spec in specs:
         view = existing.get(spec["cidr"])
@@ -241,6 +254,7 @@ def main() -> None:
     argument_spec = dict(
         vpc_id=dict(type="str", required=True),
         subnets=dict(type="list", elements="dict", required=True, options=subnet_options),
+        known_subnets=dict(type="list", elements="dict"),
         purge_tags=dict(type="bool", default=True),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),

@@ -112,3 +112,22 @@ def test_a_cidr_declared_twice_stops_before_any_request(aws, ec2, vpc_id) -> Non
     with aws.recording_requests() as requests, pytest.raises(ModuleFailed, match=r"10\.40\.0\.0/24"):
         converge(ec2, vpc_id, [declared()[0], declared()[0]])
     assert requests == []
+
+
+def test_known_subnets_are_compared_without_a_read(aws, ec2, vpc_id) -> None:
+    """What ec2_subnet_zones read this run (its `subnets`) is the same comparison with no request; a subnet
+    of another VPC among them is not this VPC's."""
+    converge(ec2, vpc_id, declared())
+    private = stored(ec2, vpc_id)["10.40.10.0/24"]
+    ec2.modify_subnet_attribute(SubnetId=private["SubnetId"], MapPublicIpOnLaunch={"Value": True})
+    other_vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]  # VPCs may overlap
+    ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.40.0.0/24")  # the same CIDR, elsewhere
+    zones = load_library_module("ec2_subnet_zones")
+    known = zones.vpc_subnets(ec2, vpc_id) + zones.vpc_subnets(ec2, other_vpc)
+
+    with aws.recording_requests() as requests:
+        planned = converge(ec2, vpc_id, declared(), check=True, known_subnets=known)
+    assert requests == [], [str(request) for request in requests]
+    assert planned == converge(ec2, vpc_id, declared(), check=True)
+    assert [entry["action"] for entry in planned["results"]] == ["unchanged", "updated"]
+    assert planned["results"][0]["subnet"]["vpc_id"] == vpc_id
