@@ -20,20 +20,19 @@ description:
     undeclared, one request after another, and has no check mode), M(community.aws.s3_lifecycle),
     M(community.aws.s3_cors) (no check mode either) and the logging module; no ACL is ever sent,
     the log bucket's policy grants C(logging.s3.amazonaws.com).
-  - "Bucket names are global. With O(expected_owner), every request on a bucket carries AWS's bucket
-    owner condition (C(ExpectedBucketOwner)): a bucket another account holds answers 403 to the
-    reads, and the task stops before any write with a message naming O(buckets[].setting) (one
-    C(ListBuckets) then tells that from this account's bucket that the caller may not read). No
-    request of its own: the reads it makes anyway carry the condition."
+  - "Bucket names are global. Every request on a bucket carries S3's bucket owner condition
+    (C(ExpectedBucketOwner), O(account_id)): a bucket another account holds answers 403 to the reads,
+    and the task stops before any write with a message naming O(buckets[].setting) (C(ListBuckets)
+    then tells that from this account's bucket that the caller may not read). No request of its own
+    when O(account_id) is given: the reads it makes anyway carry the condition."
 author:
   - mensetsu platform team (!UNKNOWN)
 options:
-  expected_owner:
+  account_id:
     description:
-      - The account id that must own every bucket (C(ExpectedBucketOwner) on each request that names
-        one); empty sends no condition.
+      - The account that must own every bucket (C(ExpectedBucketOwner) on each request that names one).
+      - Not given, the caller's account (one STS C(GetCallerIdentity)).
     type: str
-    default: ""
   buckets:
     description: The buckets and what is declared for each.
     type: list
@@ -192,6 +191,7 @@ try:
 except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
+from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_drift import canonical_json, difference, same_json, same_scalar
 from ansible.module_utils.aws_module import AWSModule
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -502,13 +502,14 @@ def declared_attributes(bucket: dict[str, Any]) -> dict[str, Any]:
 
 
 class Buckets:
-    def __init__(self, module: AWSModule, client: Any = None, threads: int = MAX_THREADS) -> None:
+    def __init__(self, module: AWSModule, client: Any = None, threads: int = MAX_THREADS, owner: str = "") -> None:
+        """`owner`: the account every bucket must belong to (the condition on each request); empty, none."""
         self.module = module
         if client is None:
             config = Config(max_pool_connections=MAX_THREADS, tcp_keepalive=True)
             client = module.client("s3", retry_decorator=AWSRetry.jittered_backoff(), config=config)
-        self.owner = module.params.get("expected_owner") or ""
-        self.client = OwnerConditionClient(client, self.owner) if self.owner else client
+        self.owner = owner
+        self.client = OwnerConditionClient(client, owner) if owner else client
         self.pool = ThreadPoolExecutor(max_workers=threads)
 
     def fail(self, error: Exception, bucket: str, what: str) -> None:
@@ -545,7 +546,7 @@ class Buckets:
         """Reads under the owner condition answered 403: another account holds the name, unless the
         account owns the bucket (ListBuckets) and the caller may not read it. Stops the task either way."""
         try:
-            owned = {bucket["Name"] for page in self._list_buckets() for bucket in page.get("Buckets", [])}
+            owned = {name for name in denied if self._lists(name)}
         except AWS_ERRORS as e:
             denied_names = ", ".join(denied)
             self.module.fail_json_aws(e, msg=f"Failed to list the buckets (reads of {denied_names} were denied)")
@@ -563,14 +564,17 @@ class Buckets:
             taken=[bucket["name"] for bucket in taken],
         )
 
-    def _list_buckets(self) -> list[dict[str, Any]]:
-        pages, request = [], {}
+    def _lists(self, name: str) -> bool:
+        """Whether ListBuckets names this account's bucket `name` (by its prefix, paged: AWS refuses an
+        unpaged ListBuckets from an account allowed more than 10,000 buckets)."""
+        request: dict[str, Any] = {"Prefix": name, "MaxBuckets": 1000}
         while True:
             page = self.client.list_buckets(aws_retry=True, **request)
-            pages.append(page)
+            if any(bucket["Name"] == name for bucket in page.get("Buckets", [])):
+                return True
             if not page.get("ContinuationToken"):
-                return pages
-            request = {"ContinuationToken": page["ContinuationToken"]}
+                return False
+            request["ContinuationToken"] = page["ContinuationToken"]
 
     @staticmethod
     def _head(client: Any, bucket: str) -> bool:
@@ -594,10 +598,7 @@ class Buckets:
             if error_code(e) != "BucketAlreadyOwnedByYou":
                 raise WriteFailed("create") from e
         try:
-            condition = {"ExpectedBucketOwner": self.owner} if self.owner else {}
-            self.client.get_waiter("bucket_exists").wait(
-                Bucket=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}, **condition
-            )
+            self.client.get_waiter("bucket_exists").wait(Bucket=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60})
         except AWS_ERRORS as e:  # a WaiterError is a BotoCoreError
             raise WriteFailed("wait for the creation") from e
 
@@ -696,13 +697,13 @@ def main() -> None:
     )
     argument_spec = dict(
         buckets=dict(type="list", elements="dict", required=True, options=bucket_spec),
-        expected_owner=dict(type="str", default=""),
+        account_id=dict(type="str"),
     )
     module = AWSModule(argument_spec=argument_spec, supports_check_mode=True)
     names = [bucket["name"] for bucket in module.params["buckets"]]
     if len(set(names)) != len(names):
         module.fail_json(msg=f"buckets: a name appears twice: {names}")
-    runner = Buckets(module)
+    runner = Buckets(module, owner=caller_account(module))
     try:
         results = runner.run(module.params["buckets"])
     finally:

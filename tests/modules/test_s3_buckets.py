@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 from latency_proxy import LatencyProxy
 
 REGION_CONFIG = {"LocationConstraint": "ap-northeast-1"}
+ACCOUNT = "123456789012"  # moto's
 LOGS, MEDIA, STATIC = "mensetsu-test-logs", "mensetsu-test-media", "mensetsu-test-static"
 RULE = "expire-noncurrent-and-abort-uploads"
 PRIVATE = {
@@ -82,7 +83,10 @@ def run_module(buckets: list[dict], check: bool = False, playbook: bool = False,
     """The task's result for these buckets; `playbook`: through ansible-playbook; `endpoint`: another
     AWS endpoint (the inventory's aws_endpoint_url comes from AWS_ENDPOINT_URL)."""
     return (module.play_module if playbook else module.run_module)(
-        "s3_buckets", {"buckets": buckets}, check=check, env={"AWS_ENDPOINT_URL": endpoint} if endpoint else None
+        "s3_buckets",
+        {"buckets": buckets, "account_id": ACCOUNT},
+        check=check,
+        env={"AWS_ENDPOINT_URL": endpoint} if endpoint else None,
     )
 
 
@@ -256,10 +260,10 @@ def test_a_new_bucket_in_us_east_1_gets_only_what_aws_defaults_lack() -> None:
     assert {item["attribute"] for item in result["differences"]} == {"bucket", "versioning", "tags"}
 
 
-# --- The bucket owner condition (expected_owner) ---------------------------------------------------
+# --- The bucket owner condition (account_id) -------------------------------------------------------
 # AWS answers 403 AccessDenied to a request whose ExpectedBucketOwner is not the bucket's account;
 # moto ignores the condition, and the project's emulator (tests/support/moto_aws.py) answers as AWS.
-ACCOUNT, OTHER_ACCOUNT = "123456789012", "210987654321"
+OTHER_ACCOUNT = "210987654321"
 
 
 def test_a_name_another_account_holds_stops_the_task_before_any_write(aws, boto) -> None:
@@ -281,7 +285,7 @@ def test_a_name_another_account_holds_stops_the_task_before_any_write(aws, boto)
     for check in (True, False):
         with aws.recording_requests() as requests:
             result = module.run_module(
-                "s3_buckets", {"buckets": buckets, "expected_owner": ACCOUNT}, check=check, failures=1
+                "s3_buckets", {"buckets": buckets, "account_id": ACCOUNT}, check=check, failures=1
             )
         assert writes(requests) == [], [str(request) for request in writes(requests)]
         assert result["msg"].startswith(f"static_bucket_name: the bucket name {STATIC} belongs to another AWS account")
@@ -292,8 +296,13 @@ def test_a_name_another_account_holds_stops_the_task_before_any_write(aws, boto)
     # This account's own bucket passes the condition: read, compared, nothing written.
     own = {"name": LOGS, "setting": "log_bucket_name", "object_ownership": "BucketOwnerEnforced"}
     with aws.recording_requests() as requests:
-        result = module.run_module("s3_buckets", {"buckets": [own], "expected_owner": ACCOUNT})
+        result = module.run_module("s3_buckets", {"buckets": [own], "account_id": ACCOUNT})
     assert result["changed"] is False and len(requests) == 1 and writes(requests) == []
+
+    # Without account_id the condition is the caller's account (one STS read), never none.
+    with aws.recording_requests() as requests:
+        result = module.run_module("s3_buckets", {"buckets": buckets}, check=True, failures=1)
+    assert result["taken"] == [STATIC] and [request.action for request in requests].count("GetCallerIdentity") == 1
 
 
 def test_a_denied_read_of_this_accounts_own_bucket_fails_as_the_read() -> None:
@@ -307,7 +316,7 @@ def test_a_denied_read_of_this_accounts_own_bucket_fails_as_the_read() -> None:
     code = load_library_module("s3_buckets")
     raw = boto3.client("s3", region_name="ap-northeast-1", aws_access_key_id="stubbed", aws_secret_access_key="stubbed")
     client = RetryingBotoClientWrapper(raw, AWSRetry.jittered_backoff(retries=1))
-    task = TaskModule({"expected_owner": ACCOUNT}, check_mode=True)
+    task = TaskModule({}, check_mode=True)
     with Stubber(raw) as stubber:
         stubber.add_client_error(
             "get_bucket_versioning",
@@ -315,8 +324,8 @@ def test_a_denied_read_of_this_accounts_own_bucket_fails_as_the_read() -> None:
             http_status_code=403,
             expected_params={"Bucket": STATIC, "ExpectedBucketOwner": ACCOUNT},
         )
-        stubber.add_response("list_buckets", {"Buckets": [{"Name": STATIC}]}, {})
-        runner = code.Buckets(task, client, threads=1)
+        stubber.add_response("list_buckets", {"Buckets": [{"Name": STATIC}]}, {"Prefix": STATIC, "MaxBuckets": 1000})
+        runner = code.Buckets(task, client, threads=1, owner=ACCOUNT)
         with pytest.raises(ModuleFailed) as failed:
             runner.run([{"name": STATIC, "setting": "static_bucket_name", "versioning": True}])
         runner.pool.shutdown()
