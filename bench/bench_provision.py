@@ -17,7 +17,9 @@ the table gives the medians. A scenario is NAME@MS (MS: the delay added to every
   linear  the no-op under the project's ansible.cfg with ANSIBLE_STRATEGY=linear (mitogen off)
   first   provision.yml on an empty account (the server is reset before each run)
   hosts   bench/host_converge.yml (roles base and python) again on 1, then 3 booted
-          systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first
+          systemd-nspawn hosts (molecule/shared/nspawn.sh; root only), converged once first; each
+          run also counts the CPU-seconds of the whole machine (the hosts share its cores) and of
+          the controller (ansible-playbook and its children)
 
 Default: noop@0,noop@50,noop@100,check@100,drift@100,stock@100. A run that fails, or a
 no-op/check/drift run that writes (moto's own request recording says which), stops the benchmark.
@@ -32,6 +34,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -87,6 +90,8 @@ class Sample:
     max_in_flight: int = 0
     connections: int = 0
     operations: Counter | None = None
+    machine_cpu: float = 0.0  # CPU-seconds the whole machine spent during the run (hosts scenarios)
+    controller_cpu: float = 0.0  # of which ansible-playbook and its children (hosts scenarios)
 
 
 def config_env(config: str) -> dict[str, str]:
@@ -169,14 +174,35 @@ def host_inventory(hosts: list[dict], path: Path) -> str:
     return str(path)
 
 
+def machine_busy_seconds() -> float:
+    """CPU-seconds every core of the machine has spent busy since boot (/proc/stat: all but idle and iowait)."""
+    values = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def measure_hosts(inventory: str, config: str, limit: str) -> Sample:
+    """One host converge, with the CPU it took: the machine's (the booted hosts share its cores) and the
+    controller's (ansible-playbook and the processes it waited for, getrusage)."""
     env = {**config_env(config), "ANSIBLE_HOST_KEY_CHECKING": "False"}
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_busy_seconds()
     started = time.monotonic()
     run = run_playbook(HOST_PLAYBOOK, inventory, env=env, args=("--limit", limit))
     seconds = time.monotonic() - started
+    machine_cpu = machine_busy_seconds() - busy
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    controller_cpu = (after.ru_utime - children.ru_utime) + (after.ru_stime - children.ru_stime)
     if run.returncode != 0:
         raise SystemExit(f"bench: host converge ({config}, {limit}) failed\n{run}")
-    return Sample(seconds, 0, 0, len(_TASK.findall(run.output)), run.changed)
+    return Sample(
+        seconds,
+        0,
+        0,
+        len(_TASK.findall(run.output)),
+        run.changed,
+        machine_cpu=machine_cpu,
+        controller_cpu=controller_cpu,
+    )
 
 
 def hosts_unavailable() -> str:
@@ -254,6 +280,12 @@ def ratios(results: dict[str, list[Sample]]) -> list[str]:
     if "hosts1" in results and "hosts3" in results:
         scale = median(results["hosts3"], "seconds") / median(results["hosts1"], "seconds")
         notes.append(f"3 hosts / 1 host: {scale:.2f}x.")
+        for key in ("hosts1", "hosts3"):
+            machine_cpu, controller_cpu = median(results[key], "machine_cpu"), median(results[key], "controller_cpu")
+            notes.append(
+                f"{SCENARIOS[key][0].capitalize()}: {machine_cpu:.2f} CPU-seconds on the machine's "
+                f"{os.cpu_count()} cores, {controller_cpu:.2f} of them the controller's, the rest the hosts' own."
+            )
     return notes
 
 
@@ -386,7 +418,11 @@ def main() -> None:
                 for run in range(args.runs):
                     sample = measure_hosts(inventory, "project", limit)
                     results[key].append(sample)
-                    print(f"bench: {key} {run + 1}/{args.runs}: {sample.seconds:.1f} s", flush=True)
+                    print(
+                        f"bench: {key} {run + 1}/{args.runs}: {sample.seconds:.1f} s, {sample.machine_cpu:.2f} "
+                        f"CPU-s on the machine, {sample.controller_cpu:.2f} the controller's",
+                        flush=True,
+                    )
     finally:
         if server:
             server.stop()
