@@ -76,8 +76,8 @@ offering_zones:
   elements: str
 subnets:
   description:
-    - Every subnet of the VPC as C(DescribeSubnets) answered (tags included); M(ec2_vpc_subnets) takes
-      them as O(ec2_vpc_subnets#module:known_subnets) instead of reading them again.
+    - Every subnet of the VPC as C(DescribeSubnets) answered (tags included); the module C(ec2_vpc_subnets)
+      takes them as its C(known_subnets) instead of reading them again.
   returned: always
   type: list
   elements: dict

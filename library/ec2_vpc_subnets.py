@@ -16,8 +16,8 @@ description:
     times plus its tags (C(DescribeTags)) on every run, so a loop over four subnets is four module
     runs and about twenty requests when nothing changes.
   - An existing subnet keeps its zone (a subnet never moves; O(subnets[].az) is used on creation).
-  - With O(known_subnets) (the VPC's subnets another module of the same run read, such as
-    M(ec2_subnet_zones)' RV(ec2_subnet_zones#module:subnets)) it sends no read at all.
+  - With O(known_subnets) (the VPC's subnets another module of the same run read, such as the
+    C(subnets) the module C(ec2_subnet_zones) returns) it sends no read at all.
   - The comparison that decides C(changed) is the one the write path uses. Check mode sends no
     write. Returns one entry per subnet in RV(results), with its own C(changed) and C(diff).
 author:
