@@ -194,6 +194,7 @@ except ImportError:
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_drift import canonical_json, difference, same_json, same_scalar
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.s3_owner import OwnerConditionClient, denied
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 PUBLIC_ACCESS_KEYS = {
@@ -208,34 +209,6 @@ MAX_THREADS = 16
 
 class BucketMissing(Exception):
     """A read answered NoSuchBucket."""
-
-
-DENIED_CODES = ("AccessDenied", "403")
-
-
-class OwnerConditionClient:
-    """The S3 client whose every request that takes ExpectedBucketOwner carries it: AWS answers 403
-    AccessDenied when another account owns the bucket, instead of reading or writing that bucket."""
-
-    def __init__(self, client: Any, owner: str) -> None:
-        self._client, self._owner = client, owner
-        model = client.meta.service_model
-        self._conditioned = {
-            method
-            for method, operation in client.meta.method_to_api_mapping.items()
-            if "ExpectedBucketOwner" in model.operation_model(operation).input_shape.members
-        }
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._client, name)
-        if name not in self._conditioned:
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            kwargs.setdefault("ExpectedBucketOwner", self._owner)
-            return attribute(*args, **kwargs)
-
-        return call
 
 
 class WriteFailed(Exception):
@@ -524,7 +497,7 @@ class Buckets:
                 reader = READERS.get(attribute, self._head)
                 jobs.append((bucket["name"], attribute, self.pool.submit(reader, self.client, bucket["name"])))
         states: dict[str, dict[str, Any] | None] = {bucket["name"]: {} for bucket in buckets}
-        denied: dict[str, tuple[str, Exception]] = {}
+        refused: dict[str, tuple[str, Exception]] = {}
         for name, attribute, future in jobs:
             try:
                 value = future.result()
@@ -532,28 +505,28 @@ class Buckets:
                 states[name] = None
                 continue
             except AWS_ERRORS as e:
-                if not (self.owner and error_code(e) in DENIED_CODES):
+                if not (self.owner and denied(e)):
                     self.fail(e, name, f"read the {attribute}")
-                denied.setdefault(name, (attribute, e))
+                refused.setdefault(name, (attribute, e))
                 continue
             if states[name] is not None:
                 states[name][attribute] = value  # type: ignore[index]
-        if denied:
-            self.stop_on_denied(buckets, denied)
+        if refused:
+            self.stop_on_denied(buckets, refused)
         return [states[bucket["name"]] for bucket in buckets]
 
-    def stop_on_denied(self, buckets: list[dict[str, Any]], denied: dict[str, tuple[str, Exception]]) -> None:
+    def stop_on_denied(self, buckets: list[dict[str, Any]], refused: dict[str, tuple[str, Exception]]) -> None:
         """Reads under the owner condition answered 403: another account holds the name, unless the
         account owns the bucket (ListBuckets) and the caller may not read it. Stops the task either way."""
         try:
-            owned = {name for name in denied if self._lists(name)}
+            owned = {name for name in refused if self._lists(name)}
         except AWS_ERRORS as e:
-            denied_names = ", ".join(denied)
+            denied_names = ", ".join(refused)
             self.module.fail_json_aws(e, msg=f"Failed to list the buckets (reads of {denied_names} were denied)")
-        for name, (attribute, error) in denied.items():
+        for name, (attribute, error) in refused.items():
             if name in owned:
                 self.fail(error, name, f"read the {attribute}")
-        taken = [bucket for bucket in buckets if bucket["name"] in denied]
+        taken = [bucket for bucket in buckets if bucket["name"] in refused]
         self.module.fail_json(
             msg=" ".join(
                 f"{bucket.get('setting') or 'buckets[].name'}: the bucket name {bucket['name']} belongs to another AWS "

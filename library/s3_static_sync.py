@@ -46,6 +46,14 @@ options:
     description: The bucket to publish to. It must exist.
     type: str
     required: true
+  account_id:
+    description:
+      - The account that must own O(bucket). Every request on the bucket carries it as S3's bucket owner
+        condition (C(ExpectedBucketOwner)), so a build is never read from nor written to another
+        account's bucket of that name (bucket names are global); such a bucket answers 403 and the
+        task fails before any upload.
+      - Not given, the caller's account (one STS C(GetCallerIdentity)).
+    type: str
   src:
     description: The local build directory; its layout becomes the key layout below O(prefix).
     type: path
@@ -213,8 +221,8 @@ distribution_id:
   type: str
 missing:
   description:
-    - On failure, what is missing - V(bucket), V(distribution) or V(build) - so a playbook can
-      name the setting to fix.
+    - On failure, what is missing - V(bucket), V(distribution) or V(build), or V(bucket_owner) when
+      the bucket answers 403 under the owner condition - so a playbook can name the setting to fix.
   returned: failure
   type: str
 manifest_key:
@@ -238,7 +246,9 @@ try:
 except ImportError:
     pass  # handled by AWSModule
 
+from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.s3_owner import DENIED_CODES, OwnerConditionClient
 from ansible.module_utils.static_site import (
     DEFAULT_CACHE_RULES,
     MANIFEST_DIR,
@@ -292,7 +302,8 @@ class Publisher:
         self.retry = AWSRetry.jittered_backoff(retries=10)
         # Every upload carries its Content-MD5, which S3 verifies: the SDK's extra CRC32 would only cost time.
         config = Config(max_pool_connections=self.workers + 4, request_checksum_calculation="when_required")
-        self.s3 = module.client("s3", retry_decorator=self.retry, config=config)
+        self.owner = caller_account(module)
+        self.s3 = OwnerConditionClient(module.client("s3", retry_decorator=self.retry, config=config), self.owner)
         self._cloudfront = None
         self.distribution_id: str = self.params["distribution_id"] or ""
 
@@ -342,13 +353,19 @@ class Publisher:
         found: dict[str, RemoteObject] = {}
         try:
             paginator = self.s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix, **self.s3.condition()):
                 for item in page.get("Contents", []):
                     key = item["Key"][len(self.prefix) :]
                     if key and not key.startswith(MANIFEST_DIR):
                         found[key] = RemoteObject(key=key, etag=item["ETag"], size=item["Size"])
         except is_boto3_error_code("NoSuchBucket"):
             raise Missing("bucket", f"The bucket {self.bucket} does not exist.") from None
+        except is_boto3_error_code(list(DENIED_CODES)):  # pylint: disable=duplicate-except
+            raise Missing(
+                "bucket_owner",
+                f"The bucket {self.bucket} answers 403 to account {self.owner} under S3's bucket owner condition: "
+                "another AWS account holds the name (bucket names are global), or these credentials may not list it.",
+            ) from None
         return found
 
     def read_manifest(self) -> dict:
@@ -503,6 +520,7 @@ def plan_diff(plan: Plan, local: dict[str, LocalFile], remote: dict[str, RemoteO
 def main() -> None:
     argument_spec = dict(
         bucket=dict(type="str", required=True),
+        account_id=dict(type="str"),
         src=dict(type="path", required=True),
         prefix=dict(type="str", default=""),
         cache_rules=dict(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 
 from tests.support.moto import REGION, MotoServer, start_moto
@@ -130,16 +129,7 @@ def test_a_bucket_name_held_by_another_account_stops_the_run(aws: MotoServer) ->
     """Another account (the emulator tells accounts apart by the x-moto-account-id header) owns the name
     this account's static bucket would take: the storage stage stops, naming the variable, before it
     writes anything, and leaves the other account's bucket alone."""
-    squatter = boto3.client(
-        "s3",
-        region_name=REGION,
-        endpoint_url=aws.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    squatter.meta.events.register(
-        "before-sign.s3", lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT)
-    )
+    squatter = aws.other_account_client("s3", OTHER_ACCOUNT)
     taken = static_bucket(PREFIX)
     squatter.create_bucket(Bucket=taken, CreateBucketConfiguration={"LocationConstraint": REGION})
 

@@ -275,3 +275,23 @@ def test_missing_bucket_or_distribution_fails_naming_the_variable(aws, boto, tmp
     assert wrong_id.returncode != 0
     assert "The CloudFront distribution E0000000000000 does not exist. static_site_distribution_id:" in wrong_id.output
     assert site.listed() == []
+
+
+def test_a_bucket_of_the_name_another_account_holds_gets_nothing(aws, boto, tmp_path: Path) -> None:
+    """Bucket names are global: another account (the emulator tells accounts apart by the
+    x-moto-account-id header) holds static_bucket_name and lets anyone write to it. Every request of
+    the publish carries S3's bucket owner condition, which that bucket answers with 403 (as on AWS;
+    tests/support/moto_aws.py, moto ignores it): the run stops naming the setting and uploads nothing."""
+    site = Site(aws, boto, tmp_path / "dist")
+    site.create_distribution()
+    squatter = aws.other_account_client("s3", "210987654321")
+    squatter.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
+
+    with aws.recording_requests() as requests:
+        run = site.run()
+    assert run.returncode != 0
+    message = " ".join(run.output.split())
+    assert f"The bucket {BUCKET} answers 403 to account 123456789012 under S3's bucket owner condition" in message
+    assert "static_bucket_name: not this account's bucket" in message, run.output[-2000:]
+    assert object_puts(requests) == [] and writes(requests) == [], [str(request) for request in writes(requests)]
+    assert squatter.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0

@@ -269,16 +269,7 @@ OTHER_ACCOUNT = "210987654321"
 def test_a_name_another_account_holds_stops_the_task_before_any_write(aws, boto) -> None:
     s3 = boto("s3")
     log_target(s3)
-    squatter = boto3.client(
-        "s3",
-        region_name="ap-northeast-1",
-        endpoint_url=aws.endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    squatter.meta.events.register(
-        "before-sign.s3", lambda request, **_: request.headers.__setitem__("x-moto-account-id", OTHER_ACCOUNT)
-    )
+    squatter = aws.other_account_client("s3", OTHER_ACCOUNT)
     squatter.create_bucket(Bucket=STATIC, CreateBucketConfiguration=REGION_CONFIG)
     buckets = [{**bucket, "setting": f"{bucket['tags']['Purpose'].split('-')[0]}_bucket_name"} for bucket in declared()]
 

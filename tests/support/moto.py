@@ -67,6 +67,16 @@ class MotoServer:
             aws_secret_access_key="testing",
         )
 
+    def other_account_client(self, service: str, account: str, region: str = REGION):
+        """A client of this emulator acting as another AWS account (moto tells accounts apart by the
+        x-moto-account-id header): a bucket it creates is that account's, as a name another account
+        holds on AWS."""
+        client = self.client(service, region)
+        client.meta.events.register(
+            f"before-sign.{service}", lambda request, **_: request.headers.__setitem__("x-moto-account-id", account)
+        )
+        return client
+
     def reset(self) -> None:
         """Forget every resource (a fresh, empty account)."""
         self._post("/moto-api/reset")
