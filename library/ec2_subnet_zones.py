@@ -86,6 +86,7 @@ subnets:
 from typing import Any
 
 from ansible.module_utils.aws_module import AWSModule
+from ansible.module_utils.ec2_state import vpc_subnets
 from ansible.module_utils.parallel_reads import aws_read, read_in_parallel
 from ansible.module_utils.task_warnings import warn
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -169,12 +170,6 @@ def read_account(
     wanted = {cidr for group in params["subnet_groups"] for cidr in group}
     existing = {subnet["CidrBlock"]: subnet["AvailabilityZone"] for subnet in subnets if subnet["CidrBlock"] in wanted}
     return [zone["ZoneName"] for zone in zones], found.get("offerings", []), existing, subnets
-
-
-def vpc_subnets(client: Any, vpc_id: str) -> list[dict[str, Any]]:
-    """Every subnet of the VPC, tags included: one paginated DescribeSubnets."""
-    pages = client.get_paginator("describe_subnets").paginate(Filters=[{"Name": "vpc-id", "Values": [vpc_id]}])
-    return [subnet for page in pages for subnet in page.get("Subnets", [])]
 
 
 def main() -> None:

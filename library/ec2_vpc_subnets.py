@@ -109,7 +109,7 @@ except ImportError:
     AWS_ERRORS = ()  # AWSModule reports the missing botocore
 
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.ec2_state import differences
+from ansible.module_utils.ec2_state import differences, vpc_subnets
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 
@@ -142,22 +142,18 @@ def actual_settings(view: dict[str, Any], declared: dict[str, Any], purge_tags: 
     return {"map_public": view["map_public_ip_on_launch"], "tags": tags}
 
 
+def by_cidr(subnets: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """DescribeSubnets' subnets by CIDR, as the module returns them."""
+    return {subnet["CidrBlock"]: subnet_view(subnet) for subnet in subnets}
+
+
 def read_subnets(module: Any, client: Any, vpc_id: str) -> dict[str, dict[str, Any]]:
     """The VPC's subnets by CIDR, tags included: one paginated DescribeSubnets."""
-    found: dict[str, dict[str, Any]] = {}
-    token = None
-    while True:
-        request: dict[str, Any] = {"Filters": [{"Name": "vpc-id", "Values": [vpc_id]}]}
-        if token:
-            request["NextToken"] = token
-        try:
-            answer = client.describe_subnets(aws_retry=True, **request)
-        except AWS_ERRORS as e:
-            module.fail_json_aws(e, msg=f"Failed to read the subnets of {vpc_id}")
-        found.update({subnet["CidrBlock"]: subnet_view(subnet) for subnet in answer.get("Subnets", [])})
-        token = answer.get("NextToken")
-        if not token:
-            return found
+    try:
+        return by_cidr(vpc_subnets(client, vpc_id))
+    except AWS_ERRORS as e:
+        module.fail_json_aws(e, msg=f"Failed to read the subnets of {vpc_id}")
+    return {}
 
 
 def write_tags(client: Any, subnet_id: str, declared: dict[str, str], actual: dict[str, str], purge: bool) -> None:
@@ -215,8 +211,7 @@ def converge(module: Any, client: Any) -> dict[str, Any]:
     if known is None:
         existing = read_subnets(module, client, module.params["vpc_id"])
     else:
-        vpc_id = module.params["vpc_id"]
-        existing = {subnet["CidrBlock"]: subnet_view(subnet) for subnet in known if subnet.get("VpcId") == vpc_id}
+        existing = by_cidr([subnet for subnet in known if subnet.get("VpcId") == module.params["vpc_id"]])
     results = []
     for spec in specs:
         view = existing.get(spec["cidr"])

@@ -1,6 +1,7 @@
 """The comparison and the tag writes the EC2 batch modules share (library/ec2_vpc_network,
 ec2_vpc_routing, ec2_vpc_subnets, ec2_security_groups; library/iam_roles uses the comparison): one
-function decides what differs, and the write path sends exactly that."""
+function decides what differs, and the write path sends exactly that. Also the one read of a VPC's
+subnets (library/ec2_subnet_zones reads them, library/ec2_vpc_subnets compares them)."""
 
 from __future__ import annotations
 
@@ -69,3 +70,16 @@ def write_ec2_tags(client: Any, resource_id: str, declared: dict[str, str], actu
     extra = sorted(key for key in actual if key not in declared)
     if extra:
         client.delete_tags(aws_retry=True, Resources=[resource_id], Tags=[{"Key": key} for key in extra])
+
+
+def vpc_subnets(client: Any, vpc_id: str) -> list[dict[str, Any]]:
+    """Every subnet of the VPC as DescribeSubnets answers (tags included), page after page, each request
+    through the module's retrying client (`aws_retry`)."""
+    subnets: list[dict[str, Any]] = []
+    request: dict[str, Any] = {"Filters": [{"Name": "vpc-id", "Values": [vpc_id]}]}
+    while True:
+        answer = client.describe_subnets(aws_retry=True, **request)
+        subnets += answer.get("Subnets", [])
+        if not answer.get("NextToken"):
+            return subnets
+        request["NextToken"] = answer["NextToken"]

@@ -122,8 +122,10 @@ def test_known_subnets_are_compared_without_a_read(aws, ec2, vpc_id) -> None:
     ec2.modify_subnet_attribute(SubnetId=private["SubnetId"], MapPublicIpOnLaunch={"Value": True})
     other_vpc = ec2.create_vpc(CidrBlock="10.40.0.0/16")["Vpc"]["VpcId"]  # VPCs may overlap
     ec2.create_subnet(VpcId=other_vpc, CidrBlock="10.40.0.0/24")  # the same CIDR, elsewhere
-    zones = load_library_module("ec2_subnet_zones")
-    known = zones.vpc_subnets(ec2, vpc_id) + zones.vpc_subnets(ec2, other_vpc)
+    from ansible.module_utils.ec2_state import vpc_subnets  # the read ec2_subnet_zones returns as `subnets`
+
+    client = RetryingBotoClientWrapper(ec2, AWSRetry.jittered_backoff(retries=1))
+    known = vpc_subnets(client, vpc_id) + vpc_subnets(client, other_vpc)
 
     with aws.recording_requests() as requests:
         planned = converge(ec2, vpc_id, declared(), check=True, known_subnets=known)
