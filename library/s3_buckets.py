@@ -194,7 +194,7 @@ except ImportError:
 from ansible.module_utils.aws_account import caller_account
 from ansible.module_utils.aws_drift import canonical_json, difference, same_json, same_scalar
 from ansible.module_utils.aws_module import AWSModule
-from ansible.module_utils.s3_owner import OwnerConditionClient, denied
+from ansible.module_utils.s3_owner import DENIED_CODES, OwnerConditionClient
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 
 PUBLIC_ACCESS_KEYS = {
@@ -505,7 +505,7 @@ class Buckets:
                 states[name] = None
                 continue
             except AWS_ERRORS as e:
-                if not (self.owner and denied(e)):
+                if not (self.owner and error_code(e) in DENIED_CODES):
                     self.fail(e, name, f"read the {attribute}")
                 refused.setdefault(name, (attribute, e))
                 continue

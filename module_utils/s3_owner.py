@@ -44,8 +44,3 @@ class OwnerConditionClient:
             return attribute(*args, **kwargs)
 
         return call
-
-
-def denied(error: Exception) -> bool:
-    """Whether an S3 error is the 403 the owner condition (or a missing permission) answers."""
-    return str(getattr(error, "response", {}).get("Error", {}).get("Code", "")) in DENIED_CODES
