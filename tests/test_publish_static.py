@@ -295,3 +295,10 @@ def test_a_bucket_of_the_name_another_account_holds_gets_nothing(aws, boto, tmp_
     assert "static_bucket_name: not this account's bucket" in message, run.output[-2000:]
     assert object_puts(requests) == [] and writes(requests) == [], [str(request) for request in writes(requests)]
     assert squatter.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    # An upload itself, had the listing not stopped the run, is refused under the condition too (as on AWS).
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError) as refused:
+        aws.client("s3").put_object(Bucket=BUCKET, Key="index.html", Body=b"x", ExpectedBucketOwner="123456789012")
+    assert refused.value.response["Error"]["Code"] == "AccessDenied"
+    assert squatter.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0

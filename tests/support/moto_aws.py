@@ -14,10 +14,11 @@ inventory works around the emulator for these:
   budget that does not exist. Answered on moto's own budget records, with the errors the Budgets
   API reference gives (NotFoundException, DuplicateRecordException), so roles/aws_budget compares
   and changes subscribers on the emulator as on AWS.
-- S3's bucket owner condition: a bucket request with ExpectedBucketOwner (the x-amz-expected-bucket-owner
-  header) on a bucket another account owns answers 403 AccessDenied, as AWS does; moto 5.2.5 ignores
-  the header and answers from the other account's bucket, so library/s3_buckets could not tell a
-  bucket name another account holds from this account's bucket.
+- S3's bucket owner condition: a bucket or object request with ExpectedBucketOwner (the
+  x-amz-expected-bucket-owner header) on a bucket another account owns answers 403 AccessDenied, as
+  AWS does; moto 5.2.5 ignores the header and answers from the other account's bucket, so
+  library/s3_buckets and library/s3_static_sync could not tell a bucket name another account holds
+  from this account's bucket.
 """
 
 from __future__ import annotations
@@ -110,21 +111,28 @@ BudgetsResponse.create_subscriber = _create_subscriber  # type: ignore[attr-defi
 BudgetsResponse.delete_subscriber = _delete_subscriber  # type: ignore[attr-defined]
 
 
-_moto_bucket_response = S3Response._bucket_response
-
-
-def _bucket_response_with_owner_condition(self: S3Response, request: Any, full_url: str) -> Any:
+def _refuse_another_owner(response: S3Response, request: Any, full_url: str) -> None:
     """AWS: "If the bucket is owned by a different account, the request fails with the HTTP status code
-    403 Forbidden (access denied)" (ExpectedBucketOwner, every bucket operation that takes it)."""
+    403 Forbidden (access denied)" (ExpectedBucketOwner, every bucket and object operation that takes it)."""
     expected = request.headers.get("x-amz-expected-bucket-owner")
-    bucket_name = self.parse_bucket_name_from_url(request, full_url)
+    bucket_name = response.parse_bucket_name_from_url(request, full_url)
     owner = s3_backends.bucket_accounts.get(bucket_name) if bucket_name else None
     if expected and owner is not None and owner[1] != expected:
         raise BucketAccessDeniedError(bucket_name)
-    return _moto_bucket_response(self, request, full_url)
 
 
-S3Response._bucket_response = _bucket_response_with_owner_condition  # type: ignore[method-assign]
+def _with_owner_condition(answer: Any) -> Any:
+    def conditioned(self: S3Response, request: Any, full_url: str) -> Any:
+        _refuse_another_owner(self, request, full_url)
+        return answer(self, request, full_url)
+
+    return conditioned
+
+
+# Bucket requests (ListObjectsV2, DeleteObjects, GetBucket*...) and object requests (GetObject, PutObject,
+# HeadObject...): both turn moto's S3ClientError into S3's error answer.
+S3Response._bucket_response = _with_owner_condition(S3Response._bucket_response)  # type: ignore[method-assign]
+S3Response._key_response = _with_owner_condition(S3Response._key_response)  # type: ignore[method-assign]
 
 
 def main() -> None:
